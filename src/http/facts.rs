@@ -1,0 +1,134 @@
+//! What the HTTP layer knows about a connection: the contract with the
+//! report layer. Fields may be added, never renamed or removed without
+//! changing the report.
+
+use crate::time::Timestamp;
+
+/// What a connection's byte streams carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// No payload was seen.
+    #[default]
+    None,
+    Http1,
+    /// A TLS record header at the start of the stream.
+    Tls,
+    /// The HTTP/2 connection preface.
+    Http2,
+    Other,
+}
+
+/// How a message body was delimited (RFC 9112 section 6.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Framing {
+    #[default]
+    None,
+    ContentLength,
+    Chunked,
+    /// Delimited by the close of the connection (responses only).
+    Close,
+}
+
+/// HTTP version as `major*10 + minor` (10 = HTTP/1.0, 11 = HTTP/1.1).
+pub type Version = u8;
+
+/// `Keep-Alive` header parameters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeepAliveParams {
+    pub timeout: Option<u64>,
+    pub max: Option<u64>,
+}
+
+/// Tokens of a `Connection` header we act on, plus the raw list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionTokens {
+    pub close: bool,
+    pub keep_alive: bool,
+    pub upgrade: bool,
+    /// All tokens, lower-cased, in order (bounded by the header limits).
+    pub tokens: Vec<String>,
+}
+
+/// One request and its response.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Exchange {
+    pub method: Option<String>,
+    pub uri: Option<String>,
+    pub status: Option<u16>,
+    pub request_version: Option<Version>,
+    pub response_version: Option<Version>,
+    pub request_first: Option<Timestamp>,
+    pub request_last: Option<Timestamp>,
+    pub response_first: Option<Timestamp>,
+    pub response_last: Option<Timestamp>,
+    pub request_body_bytes: u64,
+    pub response_body_bytes: u64,
+    pub request_framing: Framing,
+    pub response_framing: Framing,
+    pub request_connection: ConnectionTokens,
+    pub response_connection: ConnectionTokens,
+    /// From the response's `Keep-Alive` header.
+    pub keep_alive: KeepAliveParams,
+    /// The connection may persist after this exchange (RFC 9112 section 9.3).
+    pub persistent: bool,
+    /// The request started before the previous response ended.
+    pub pipelined: bool,
+    /// Time the finished request waited while an earlier response was still
+    /// being sent (head-of-line blocking), nanoseconds.
+    pub hol_wait_ns: u64,
+    /// The request carried `Expect: 100-continue`.
+    pub expect_continue: bool,
+    /// Interim (1xx other than 101) responses received before the final one.
+    pub interim_responses: u32,
+    /// Body bytes the capture lost (survivable gaps).
+    pub missing_bytes: u64,
+    /// The request's first byte came after the server's FIN (at the capture
+    /// point).
+    pub request_after_server_fin: bool,
+    /// The request came after a response that said `Connection: close`.
+    pub request_after_close: bool,
+    /// The response was cut by the connection's end before it completed.
+    pub response_incomplete: bool,
+}
+
+/// Counts of HTTP problems by kind, for `http_errors`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpErrors {
+    pub head_too_large: u64,
+    pub too_many_headers: u64,
+    pub malformed_head: u64,
+    pub bad_content_length: u64,
+    pub bad_chunk: u64,
+    /// Bytes skipped while out of sync, looking for the next message start.
+    pub resync_skipped_bytes: u64,
+    /// Times a direction went out of sync.
+    pub out_of_sync: u64,
+    pub pending_overflow: u64,
+}
+
+/// Everything the HTTP layer states about one connection.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HttpFacts {
+    pub protocol: Protocol,
+    pub requests: u64,
+    pub responses: u64,
+    /// Exchanges in order; at most `max_exchanges_kept` (see
+    /// `exchanges_dropped`).
+    pub exchanges: Vec<Exchange>,
+    pub exchanges_dropped: u64,
+    /// Response last byte to next request first byte, nanoseconds, in order.
+    pub idle_gaps_ns: Vec<u64>,
+    pub pipeline_depth_max: u32,
+    pub unanswered_requests: u64,
+    pub unmatched_responses: u64,
+    pub errors: HttpErrors,
+    /// The connection turned into a tunnel (101 or CONNECT): the protocol
+    /// named by `Upgrade`, or `"connect"`.
+    pub upgrade: Option<String>,
+    /// A response on an HTTP/1.1 connection was delimited by the close.
+    pub close_delimited_on_http11: bool,
+    /// The server closed after promising to persist, without an idle period
+    /// (while a request was pending or right after a response).
+    pub premature_close: bool,
+    pub last_response_end: Option<Timestamp>,
+}

@@ -1,0 +1,85 @@
+//! The `keepwatch` command: parse options, run the library, map the outcome
+//! to an exit code (0 success, 1 input errors, 2 usage errors).
+
+mod cli;
+
+use clap::Parser;
+use keepwatch::capture::Severity;
+use keepwatch::report::{ReportWriter, WriterOptions};
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = match cli::Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if args.interface.is_some() || args.filter.is_some() {
+        eprintln!(
+            "keepwatch: live capture (-i) and BPF filters (-f) need the `live` feature: \
+             install libpcap-dev, then `cargo install --path . --features live`"
+        );
+        return ExitCode::from(2);
+    }
+    if args.files.is_empty() {
+        eprintln!("keepwatch: no capture file given (use `-` for standard input); see --help");
+        return ExitCode::from(2);
+    }
+    match run(&args) {
+        Ok(code) => code,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keepwatch: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: &cli::Args) -> io::Result<ExitCode> {
+    let out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(io::BufWriter::new(
+            std::fs::File::create(p)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    let color = args.output.is_none()
+        && io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let writer = ReportWriter::new(
+        out,
+        args.format.into(),
+        WriterOptions {
+            verbose: args.verbose,
+            color,
+        },
+    );
+    let paths: Vec<String> = args
+        .files
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let outcome = keepwatch::analyze_files(&paths, args.config(), writer)?;
+    let mut failed = false;
+    for problem in &outcome.problems {
+        if problem.severity() == Severity::Error {
+            failed = true;
+        }
+        if !args.quiet || problem.severity() == Severity::Error {
+            let tag = match problem.severity() {
+                Severity::Warning => "warning",
+                Severity::Error => "error",
+            };
+            eprintln!("keepwatch: {tag}: {problem}");
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
