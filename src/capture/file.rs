@@ -214,3 +214,63 @@ impl FrameSource for FileReader {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(bytes: &'static [u8]) -> Vec<(i64, u32, Vec<u8>)> {
+        let mut r = FileReader::from_reader("t", bytes).expect("a capture");
+        let mut out = Vec::new();
+        while let Some(f) = r.next_frame().expect("no error") {
+            out.push((f.ts.nanos(), f.link.0, f.data.to_vec()));
+        }
+        out
+    }
+
+    #[test]
+    fn pcap_literal() {
+        let bytes: &[u8] = &[
+            0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, // magic, 2.4
+            0xff, 0xff, 0, 0, 1, 0, 0, 0, // snaplen 65535, Ethernet
+            1, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, // 1 s + 2 us, 4 bytes
+            0xde, 0xad, 0xbe, 0xef,
+        ];
+        assert_eq!(
+            frames(bytes),
+            vec![(1_000_002_000, 1, vec![0xde, 0xad, 0xbe, 0xef])]
+        );
+    }
+
+    #[test]
+    fn pcapng_literal() {
+        let bytes: &[u8] = &[
+            // Section header, little-endian, version 1.0, length unknown.
+            0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, //
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0, //
+            // Interface 0: Ethernet, no snaplen, microseconds.
+            1, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, //
+            // Enhanced packet: interface 0, 1_000_000 us, 4 of 4 bytes.
+            6, 0, 0, 0, 36, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x42, 0x0f, 0, //
+            4, 0, 0, 0, 4, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 36, 0, 0, 0,
+        ];
+        assert_eq!(
+            frames(bytes),
+            vec![(1_000_000_000, 1, vec![0xde, 0xad, 0xbe, 0xef])]
+        );
+    }
+
+    #[test]
+    fn not_a_capture_keeps_the_first_bytes() {
+        let e = FileReader::from_reader("t", &b"\x00\x01\x02\x03\x04"[..])
+            .err()
+            .expect("an error");
+        assert_eq!(
+            e.kind,
+            CaptureErrorKind::NotACapture {
+                first: vec![0, 1, 2, 3]
+            }
+        );
+        assert_eq!(e.offset, 0);
+    }
+}

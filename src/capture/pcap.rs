@@ -159,10 +159,4 @@ mod tests {
         assert_eq!(record_limit(65_535), 65_535);
         assert_eq!(record_limit(u32::MAX), MAX_RECORD_BYTES);
     }
-
-    #[test]
-    fn link_type_fcs_bits_are_masked() {
-        // Ethernet with the FCS-present flag and a 4-byte FCS length.
-        assert_eq!(0x1400_0001 & LINKTYPE_MASK, 1);
-    }
 }
