@@ -101,6 +101,8 @@ fn several_files_are_one_capture() {
     let v = json(&out);
     assert_eq!(v["capture"]["packets"], 6);
     assert_eq!(v["capture"]["files"][1]["gzip"], true);
+    let _ = std::fs::remove_file(a);
+    let _ = std::fs::remove_file(b);
 }
 
 #[test]
@@ -115,6 +117,7 @@ fn a_file_that_is_not_a_capture_exits_1_with_the_exact_message() {
     );
     // The report of what was read is still written.
     assert_eq!(json(&out)["capture"]["packets"], 0);
+    let _ = std::fs::remove_file(path);
 }
 
 #[test]
@@ -127,6 +130,7 @@ fn an_empty_file_exits_1_with_the_exact_message() {
         String::from_utf8_lossy(&out.stderr),
         format!("keepwatch: error: {p}: empty file, not a pcap or pcapng file\n")
     );
+    let _ = std::fs::remove_file(path);
 }
 
 #[test]

@@ -3,8 +3,10 @@
 //! Description Blocks and packet blocks that refer to those interfaces.
 //!
 //! Packets come from Enhanced (type 6), Simple (type 3) and obsolete Packet
-//! Blocks (type 2). Every other block type is streamed past without being
-//! buffered. Every block's length is checked before it is read: a multiple
+//! Blocks (type 2). A Simple Packet Block has no timestamp of its own: it
+//! gets the last one seen (zero before any), so time never jumps to 1970 in
+//! the middle of a capture. Every other block type is streamed past without
+//! being buffered. Every block's length is checked before it is read: a multiple
 //! of 4, at least the type's minimum, at most [`MAX_BLOCK_BYTES`], and equal
 //! to the trailing copy.
 
