@@ -489,3 +489,28 @@ fn every_byte_mutated_never_panics() {
         }
     }
 }
+
+#[test]
+fn broken_gzip_stream_is_a_read_error_at_its_offset() {
+    let mut b = Pcap::new(false, false, 0, 1);
+    for i in 0..50u8 {
+        b = b.record(1, 1, &payload(i, 200), 200);
+    }
+    let len = b.bytes.len();
+    let mut gz = gzip(&b.bytes);
+    // The CRC-32 in the gzip trailer: every packet decompresses, then the
+    // check fails where the stream ends.
+    let crc_at = gz.len() - 6;
+    gz[crc_at] ^= 0x55;
+    let (frames, err) = read_all("x.gz", gz);
+    let e = err.expect("an error");
+    assert_eq!(frames.len(), 50);
+    assert_eq!(e.severity(), Severity::Error);
+    assert_eq!(e.offset, len as u64);
+    assert!(matches!(e.kind, CaptureErrorKind::Io { .. }));
+    assert!(
+        e.to_string()
+            .starts_with(&format!("x.gz: read error at byte offset {len}: ")),
+        "{e}"
+    );
+}
