@@ -4,11 +4,29 @@
 //!
 //! Invariants: a [`Frame`] borrows the reader's buffer and is valid until the
 //! next call to [`FrameSource::next_frame`]; memory does not grow with the
-//! file size; every error names the file and the byte offset where reading
-//! stopped, and frames read before it stay valid results.
+//! file size (it is bounded by [`MAX_BLOCK_BYTES`] plus fixed buffers);
+//! `frame.orig_len >= frame.caplen`; every error names the file and the byte
+//! offset (in the decompressed stream) where reading stopped, and frames read
+//! before it stay valid results. Timestamps are passed through as recorded,
+//! even when they go backwards.
 
 use crate::time::Timestamp;
 use std::fmt;
+
+/// Largest packet record accepted, in captured bytes: libpcap's and
+/// Wireshark's maximum snapshot length (256 KiB). A record claiming more is
+/// corrupt ([`CaptureErrorKind::AbsurdLength`]), not a huge packet.
+pub const MAX_RECORD_BYTES: u32 = 262_144;
+
+/// Largest pcapng block accepted, of any type. Packet blocks are further
+/// held to [`MAX_RECORD_BYTES`] of packet data; this bounds the options and
+/// the blocks read whole (section and interface descriptions), and so the
+/// reader's buffer.
+pub const MAX_BLOCK_BYTES: u32 = 16 << 20;
+
+/// Most interfaces one pcapng section may describe (the obsolete packet
+/// block numbers them in 16 bits). Bounds the per-section interface table.
+pub const MAX_INTERFACES: usize = 65_536;
 
 /// A link-layer header type, as numbered by tcpdump.org (`LINKTYPE_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,7 +77,8 @@ pub enum Severity {
 /// see.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CaptureErrorKind {
-    /// `first` holds up to the first 4 bytes of the file.
+    /// `first` holds up to the first 4 bytes of the file (of the
+    /// decompressed stream for gzip); empty for an empty file.
     NotACapture { first: Vec<u8> },
     /// The file ended inside a record or block.
     Truncated { needed: u64, available: u64 },
@@ -70,6 +89,8 @@ pub enum CaptureErrorKind {
     /// An I/O error from the operating system (including a broken gzip
     /// stream).
     Io { message: String },
+    /// The file could not be opened at all (missing, no permission).
+    Open { message: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +114,9 @@ impl CaptureError {
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
+            CaptureErrorKind::NotACapture { first } if first.is_empty() => {
+                write!(f, "{}: empty file, not a pcap or pcapng file", self.path)
+            }
             CaptureErrorKind::NotACapture { first } => {
                 write!(f, "{}: not a pcap or pcapng file (first bytes 0x", self.path)?;
                 for b in first {
@@ -120,6 +144,9 @@ impl fmt::Display for CaptureError {
                 "{}: read error at byte offset {}: {}",
                 self.path, self.offset, message
             ),
+            CaptureErrorKind::Open { message } => {
+                write!(f, "{}: cannot open: {}", self.path, message)
+            }
         }
     }
 }
@@ -135,5 +162,8 @@ pub trait FrameSource {
 }
 
 mod file;
+mod input;
+mod pcap;
+mod pcapng;
 
 pub use file::{open, FileFormat, FileReader};
