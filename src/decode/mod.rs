@@ -33,6 +33,12 @@
 //!   innermost values seen: a tunnel without an id (IP-in-IP) leaves an outer
 //!   VNI in place.
 //!
+//! The common shapes (Ethernet, SLL, SLL2 or raw IP; at most one 802.1Q
+//! tag; IPv4, or IPv6 without extension headers; TCP) first try a straight
+//! fast path (`fast.rs`) that gives the same segment in about half the time
+//! (about 10 ns a frame on the development machine) and hands everything
+//! else to the general walk.
+//!
 //! # Skip reasons, and where we differ from `tshark -Y tcp`
 //!
 //! "Not enough bytes" is [`SkipReason::TruncatedHeaders`] when the snaplen
@@ -179,6 +185,7 @@ impl SkipReason {
     }
 }
 
+mod fast;
 mod ip;
 mod link;
 mod tunnel;
@@ -260,7 +267,17 @@ struct Tcp<'a> {
 }
 
 /// Decode one frame. Never panics, never allocates.
+#[inline]
 pub fn decode<'a>(frame: &Frame<'a>) -> Result<Segment<'a>, SkipReason> {
+    match fast::decode(frame) {
+        Some(segment) => Ok(segment),
+        None => general(frame),
+    }
+}
+
+/// The walk through any stack of layers; also decides every skip reason.
+#[inline(never)]
+fn general<'a>(frame: &Frame<'a>) -> Result<Segment<'a>, SkipReason> {
     let data = frame.data;
     let mut cx = Cx {
         tag: NetTag::default(),

@@ -968,6 +968,8 @@ fn cut_at_every_byte_gives_the_right_reason() {
                 orig_len: n as u32,
                 ..snap
             };
+            check_fast_matches_general(&snap);
+            check_fast_matches_general(&runt);
             if n < header_end {
                 assert_eq!(
                     decode(&snap).unwrap_err(),
@@ -1015,7 +1017,16 @@ impl Rng {
     }
 }
 
+/// The fast path, when it answers, answers as the general walk does.
+fn check_fast_matches_general(f: &Frame<'_>) {
+    if let Some(fast) = super::fast::decode(f) {
+        let general = general(f).expect("general walk decodes what the fast path does");
+        assert_eq!(format!("{fast:?}"), format!("{general:?}"));
+    }
+}
+
 fn check_invariants(f: &Frame<'_>) {
+    check_fast_matches_general(f);
     if let Ok(s) = decode(f) {
         let range = f.data.as_ptr_range();
         assert!(s.payload.is_empty() || range.contains(&s.payload.as_ptr()));
@@ -1079,4 +1090,50 @@ fn mutated_frames_never_panic() {
             });
         }
     }
+}
+
+#[test]
+fn fast_path_takes_the_common_shapes() {
+    let ip = tcp4(PAYLOAD);
+    let frames = [
+        (LinkType::ETHERNET, eth(0x0800, &ip)),
+        (LinkType::ETHERNET, eth(0x86dd, &tcp6(PAYLOAD))),
+        (
+            LinkType::ETHERNET,
+            eth(0x8100, &cat(&[&[0, 9, 0x08, 0x00], &ip])),
+        ),
+        (LinkType::RAW, ip.clone()),
+        (
+            LinkType::LINUX_SLL2,
+            cat(&[
+                &[
+                    0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0,
+                ],
+                &ip,
+            ]),
+        ),
+        (
+            LinkType::LINUX_SLL,
+            cat(&[&[0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00], &ip]),
+        ),
+    ];
+    for (lt, d) in &frames {
+        let f = frame(*lt, d);
+        assert!(super::fast::decode(&f).is_some(), "{lt:?}");
+        check_fast_matches_general(&f);
+    }
+    // Padding, a snaplen cut and a SYN with options, through both paths.
+    let mut padded = eth(0x0800, &tcp4(b""));
+    padded.extend_from_slice(&[0xee; 6]);
+    check_fast_matches_general(&frame(LinkType::ETHERNET, &padded));
+    let big = eth(0x0800, &tcp4(&[b'y'; 300]));
+    let cut = Frame {
+        ts: Timestamp(0),
+        caplen: 100,
+        orig_len: big.len() as u32,
+        link: LinkType::ETHERNET,
+        data: &big[..100],
+    };
+    assert!(super::fast::decode(&cut).is_some());
+    check_fast_matches_general(&cut);
 }
