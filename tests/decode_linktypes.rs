@@ -332,7 +332,11 @@ fn every_encapsulation_yields_the_same_segments() {
     for &(name, ..) in CASES {
         if matches!(
             name,
-            "ethernet_snaplen96.pcap" | "ipv4.pcap" | "ipv6.pcap" | "nflog_real.pcap"
+            "ethernet_snaplen96.pcap"
+                | "ipv4.pcap"
+                | "ipv6.pcap"
+                | "nflog_real.pcap"
+                | "vxlan_real.pcap"
         ) || name.starts_with("sll")
         {
             continue;
@@ -367,4 +371,23 @@ fn snaplen_cut_capture_accounts_for_every_payload_byte() {
     let (present, missing) = sum("ethernet_snaplen96.pcap");
     assert!(missing > 0, "the 96-byte snaplen cut some payload");
     assert_eq!(present + missing, full);
+}
+
+#[test]
+fn real_vxlan_capture_skips_by_kind() {
+    use keepwatch::decode::SkipReason;
+    let p = Pcap::open("vxlan_real.pcap");
+    let mut non_ip = 0;
+    let mut non_tcp = 0;
+    for f in p.frames() {
+        match decode(&f) {
+            Err(SkipReason::NonIp) => non_ip += 1,
+            Err(SkipReason::NonTcp) => non_tcp += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+            Ok(_) => {}
+        }
+    }
+    // tshark -Y arp: 2 (inside the tunnel); tshark -Y icmpv6: 14 (8 of
+    // them inside the tunnel).
+    assert_eq!((non_ip, non_tcp), (2, 14));
 }
