@@ -1,5 +1,5 @@
 //! Link layer to IP to TCP, zero-copy. This module owns turning a
-//! [`Frame`](crate::capture::Frame) into a TCP [`Segment`] that borrows the
+//! [`Frame`] into a TCP [`Segment`] that borrows the
 //! frame's bytes, or into the reason it is not one.
 //!
 //! Invariants: never panics on any bytes; never allocates; the payload is
@@ -9,8 +9,8 @@
 //!
 //! # How a frame is walked
 //!
-//! [`decode`] turns the frame into a [`Layer`] by its link type
-//! ([`link`]), then steps layer by layer until it reaches TCP or a reason to
+//! [`decode`] turns the frame into a `Layer` by its link type
+//! (`link.rs`), then steps layer by layer until it reaches TCP or a reason to
 //! stop. Every step consumes at least one byte or moves to a step that does,
 //! so the walk ends; [`MAX_LAYERS`] and [`MAX_TUNNEL_DEPTH`] bound it anyway.
 //!
@@ -25,7 +25,7 @@
 //!   options, fragment and AH extension headers ([`etherparse`] lax
 //!   slicing).
 //! - Tunnels, decapsulated so that connections are keyed on the innermost
-//!   headers ([`tunnel`]): VXLAN (UDP 4789) and Geneve (UDP 6081), the VNI
+//!   headers (`tunnel.rs`): VXLAN (UDP 4789) and Geneve (UDP 6081), the VNI
 //!   being `tag.tunnel_id`; GRE (checksum, key, sequence, routing; the key
 //!   is `tag.tunnel_id`) carrying IP, transparent Ethernet bridging, ERSPAN
 //!   type I, II and III (the session id is `tag.tunnel_id`) or PPP (PPTP);
