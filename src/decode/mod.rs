@@ -156,9 +156,12 @@ pub enum SkipReason {
     NonTcp,
     /// An IP fragment: TCP is not reassembled from fragments.
     IpFragment,
-    /// Headers that are inconsistent or invalid.
+    /// Headers that are inconsistent or invalid, a packet (not cut by the
+    /// snaplen) shorter than its headers, or tunnels nested deeper than
+    /// [`MAX_TUNNEL_DEPTH`].
     Malformed,
-    /// The capture cut the packet before the end of the TCP header.
+    /// The snaplen cut the packet before the end of the TCP header (or of a
+    /// header before it).
     TruncatedHeaders,
 }
 
