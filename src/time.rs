@@ -131,7 +131,20 @@ impl Timestamp {
         let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
         let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let mdays = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
         let max_day = *mdays.get(usize::try_from(mo).ok()?.checked_sub(1)?)?;
         if d < 1 || d > max_day || h > 23 || mi > 59 || sec > 60 {
             return None;
