@@ -809,3 +809,105 @@ fn summary_findings(s: &Summary, out: &mut Vec<Finding>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Endpoint;
+    use crate::http::{Exchange, HttpFacts, Protocol as HttpProtocol};
+    use crate::report::build_connection;
+    use crate::tcp::{self, CloseEvent, DirectionEvidence, Handshake, Side, TcpFacts};
+
+    const MS: i64 = 1_000_000;
+
+    /// Connection `id` from 10.0.0.1 to 10.0.0.2:80: one exchange at
+    /// `start`, closed by the client at `close`.
+    fn rec(id: u64, start_ms: i64, close_ms: i64) -> ConnectionRecord {
+        let ts = |ms: i64| Timestamp(ms * MS);
+        let tcp = TcpFacts {
+            id,
+            client: Endpoint {
+                ip: "10.0.0.1".parse().unwrap(),
+                port: 1024 + (id % 60_000) as u16,
+            },
+            server: Endpoint {
+                ip: "10.0.0.2".parse().unwrap(),
+                port: 80,
+            },
+            tag: Default::default(),
+            start: ts(start_ms),
+            end: ts(close_ms),
+            mid_stream: false,
+            direction_by: DirectionEvidence::Syn,
+            port_reuse: false,
+            handshake: Handshake::default(),
+            sides: Default::default(),
+            first_fin: Some(CloseEvent {
+                by: Side::Client,
+                at: ts(close_ms),
+            }),
+            first_rst: None,
+            simultaneous_close: false,
+            half_close: false,
+            time_wait: tcp::Sides::Client,
+            end_state: tcp::EndState::Closed,
+            idle_max_ns: 0,
+            anomalies: Default::default(),
+        };
+        let http = HttpFacts {
+            protocol: HttpProtocol::Http1,
+            requests: 1,
+            responses: 1,
+            exchanges: vec![Exchange {
+                status: Some(200),
+                request_first: Some(ts(start_ms + 1)),
+                response_last: Some(ts(start_ms + 2)),
+                persistent: true,
+                ..Exchange::default()
+            }],
+            ..HttpFacts::default()
+        };
+        build_connection(&tcp, &http)
+    }
+
+    fn pending(agg: &Aggregator) -> usize {
+        agg.pairs.values().map(|p| p.events.len()).sum()
+    }
+
+    #[test]
+    fn watermark_sweeps_as_records_arrive_in_order() {
+        let mut agg = Aggregator::default();
+        for id in 1..=20_000u64 {
+            let s = id as i64 * 10_000;
+            agg.add(&rec(id, s, s + 5));
+        }
+        // Only the events within the slack of the latest start remain.
+        assert!(pending(&agg) < 1_000, "{}", pending(&agg));
+        assert!(agg.watermark.pending.is_empty());
+        let (servers, _) = agg.finish();
+        let c = &servers[0].clients[0];
+        assert_eq!(
+            (c.http_connections, c.min_pool, c.approximate),
+            (20_000, 1, false)
+        );
+    }
+
+    #[test]
+    fn a_connection_open_all_along_caps_pending_events() {
+        let mut agg = Aggregator::default();
+        // Id 1 starts first and ends last: it holds the watermark back.
+        let n = 40_000u64;
+        for id in 2..=n {
+            let s = id as i64 * 10_000;
+            agg.add(&rec(id, s, s + 5));
+            assert!(pending(&agg) <= MAX_PAIR_PENDING_EVENTS + 8);
+        }
+        assert!(agg.watermark.pending.len() <= MAX_WATERMARK_PENDING);
+        agg.add(&rec(1, 0, n as i64 * 10_000 + 10));
+        let (servers, _) = agg.finish();
+        let c = &servers[0].clients[0];
+        assert_eq!(c.http_connections, n);
+        // Its events came after their time was swept early.
+        assert!(c.approximate);
+    }
+}
