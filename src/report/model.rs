@@ -55,7 +55,8 @@ pub struct CaptureInfo {
     pub tcp_packets: u64,
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
-    /// Frames per link type number.
+    /// Frames per link type number (JSON object keys are strings).
+    #[serde(deserialize_with = "de_u32_keys")]
     pub link_types: BTreeMap<u32, u64>,
     /// Frames that yielded no TCP segment, per reason.
     pub skipped: BTreeMap<String, u64>,
@@ -63,6 +64,20 @@ pub struct CaptureInfo {
     pub truncated_packets: u64,
     /// Named limits that were hit, with how often.
     pub limits_hit: BTreeMap<String, u64>,
+}
+
+/// Integer map keys arrive as strings; parse them here so the map also
+/// deserializes inside a buffered (`type`-tagged NDJSON) line, where serde
+/// does not convert string keys to numbers by itself.
+fn de_u32_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<u32, u64>, D::Error> {
+    let raw = BTreeMap::<String, u64>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| {
+            k.parse::<u32>()
+                .map(|k| (k, v))
+                .map_err(|_| serde::de::Error::custom(format_args!("bad link type key {k:?}")))
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -41,6 +41,14 @@ fn counts<K: Copy>(m: &BTreeMap<K, u64>, name: impl Fn(K) -> &'static str) -> St
         .join(", ")
 }
 
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
@@ -112,8 +120,10 @@ pub(super) fn write_text<W: Write>(
     )?;
     writeln!(
         out,
-        "races        {} connections, {} requests lost; missed reuse {}",
-        s.keepalive_races, s.lost_requests, s.missed_reuse
+        "races        {} ({} lost); missed reuse {}",
+        plural(s.keepalive_races, "connection"),
+        plural(s.lost_requests, "request"),
+        s.missed_reuse
     )?;
 
     if !servers.is_empty() {
