@@ -379,6 +379,6 @@ fn summary_counts() {
         }
     );
     assert!(messages(&s).contains(
-        &"the capture lost 1400 bytes in 1 connections (2 gaps): results for those are less certain; capture with a larger buffer"
+        &"the capture lost 1400 bytes in 1 connection (2 gaps): results for those are less certain; capture with a larger buffer"
     ));
 }

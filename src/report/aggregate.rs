@@ -622,6 +622,14 @@ fn min_ip() -> IpAddr {
     IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
 }
 
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// Seconds with one decimal.
 fn secs(ms: f64) -> String {
     format!("{:.1} s", ms / 1000.0)
@@ -754,8 +762,8 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
             FindingKind::DeadPeer,
             None,
             format!(
-                "{} connections to {srv} ended after unanswered TCP keepalive probes (dead peer)",
-                ka.dead_peers
+                "{} to {srv} ended after unanswered TCP keepalive probes (dead peer)",
+                plural(ka.dead_peers, "connection")
             ),
         );
     }
@@ -764,8 +772,8 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
             continue;
         }
         let mut m = format!(
-            "{side} TCP keepalive probes on {} connections to {srv}",
-            est.connections
+            "{side} TCP keepalive probes on {} to {srv}",
+            plural(est.connections, "connection")
         );
         if let Some(f) = est.first_after_idle_ms {
             let _ = write!(m, ", first after {} idle", secs(f.median));
@@ -790,21 +798,23 @@ fn summary_findings(s: &Summary, out: &mut Vec<Finding>) {
     if let Some(&n) = s.flags.get(&Flag::ReuseAfterClose) {
         push(
             FindingKind::ReuseAfterClose,
-            format!("{n} connections carried a request after a response that said Connection: close: the client ignores close"),
+            format!("{} carried a request after a response that said Connection: close: the client ignores close", plural(n, "connection")),
         );
     }
     if let Some(&n) = s.flags.get(&Flag::PrematureClose) {
         push(
             FindingKind::PrematureClose,
-            format!("{n} connections were closed by the server without an idle period after it promised to keep them open (premature close)"),
+            format!("{} closed by the server without an idle period after it promised to keep them open (premature close)", plural(n, "connection")),
         );
     }
     if s.capture_loss.connections > 0 {
         push(
             FindingKind::CaptureLoss,
             format!(
-                "the capture lost {} bytes in {} connections ({} gaps): results for those are less certain; capture with a larger buffer",
-                s.capture_loss.gap_bytes, s.capture_loss.connections, s.capture_loss.gaps
+                "the capture lost {} bytes in {} ({}): results for those are less certain; capture with a larger buffer",
+                s.capture_loss.gap_bytes,
+                plural(s.capture_loss.connections, "connection"),
+                plural(s.capture_loss.gaps, "gap")
             ),
         );
     }
