@@ -382,3 +382,69 @@ fn summary_counts() {
         &"the capture lost 1400 bytes in 1 connection (2 gaps): results for those are less certain; capture with a larger buffer"
     ));
 }
+
+#[test]
+fn keepalive_dead_peer_and_protocol_violation_findings() {
+    let probed = |id: u64, s: f64, dead: bool| {
+        conn(id, &format!("10.0.0.1:{}", 40000 + id), s)
+            .exchange(s + 2.0, s + 5.0)
+            .tcp(|t| {
+                let k = &mut t.sides[0].keepalive;
+                k.probes = 3;
+                k.acks = if dead { 0 } else { 3 };
+                k.unanswered = if dead { 3 } else { 0 };
+                k.first_after_idle_ns = Some(7_000_000_000);
+                k.intervals_ns = vec![1_000_000_000, 1_000_000_000];
+                k.ended_in_rst = dead;
+            })
+    };
+    let recs = vec![
+        probed(1, 0.0, false).fin(Side::Client, 20_000.0).build(),
+        probed(2, 100.0, true).rst(Side::Client, 20_000.0).build(),
+        conn(3, "10.0.0.1:40003", 200.0)
+            .exchange(202.0, 205.0)
+            .close_token(false, true)
+            .exchange_with(206.0, 210.0, |e| e.request_after_close = true)
+            .http(|h| h.premature_close = true)
+            .fin(Side::Server, 210.5)
+            .build(),
+    ];
+    let mut agg = Aggregator::default();
+    aggregate(recs, &mut agg);
+    let (servers, summary) = agg.finish();
+    // The premature close is no idle timeout.
+    assert_eq!(
+        servers[0].close_reasons.get(&CloseReason::Unknown),
+        Some(&1)
+    );
+    assert!(servers[0].idle_timeout.is_none());
+    let ka = &servers[0].tcp_keepalive;
+    assert_eq!(ka.client.connections, 2);
+    assert_eq!(ka.client.probes, 6);
+    assert_eq!(ka.client.unanswered, 3);
+    assert_eq!(ka.client.first_after_idle_ms.unwrap().median, 7000.0);
+    assert_eq!(ka.client.interval_ms.unwrap().median, 1000.0);
+    assert_eq!(ka.server.connections, 0);
+    assert_eq!(ka.dead_peers, 1);
+    let m = messages(&summary);
+    for want in [
+        "1 connection to 10.0.0.2:80 ended after unanswered TCP keepalive probes (dead peer)",
+        "client TCP keepalive probes on 2 connections to 10.0.0.2:80, first after 7.0 s idle, every 1.0 s: probes carry no data and do not reset HTTP or load-balancer idle timers",
+        "1 connection carried a request after a response that said Connection: close: the client ignores close",
+        "1 connection closed by the server without an idle period after it promised to keep them open (premature close)",
+    ] {
+        assert!(m.contains(&want), "{want:?} not in {m:#?}");
+    }
+}
+
+#[test]
+fn server_closing_later_than_advertised() {
+    let mut agg = Aggregator::default();
+    aggregate(idle_closes(&[5000.0, 5010.0, 5020.0], Some(2)), &mut agg);
+    let (servers, summary) = agg.finish();
+    assert!(servers[0].declared_timeout_mismatch);
+    assert_eq!(
+        messages(&summary),
+        vec!["10.0.0.2:80 closes idle connections after 5.0 s (3 closes, 5.00 to 5.02 s) but advertises timeout=2: clients that trust the header give up connections it would keep"]
+    );
+}

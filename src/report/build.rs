@@ -296,8 +296,10 @@ pub fn infer_close(c: &CloseInputs<'_>) -> CloseReason {
         }
         // 10. The server closed first an idle connection (complete response,
         //     nothing pending, no close token): its idle timeout, after
-        //     `close.idle_before_ms`.
-        if c.initiator == Sides::Server && idle_after_response {
+        //     `close.idle_before_ms`. Not when the HTTP layer saw no idle
+        //     period at all (a premature close): that is no timeout, and it
+        //     would drag the server's observed timeout towards zero.
+        if c.initiator == Sides::Server && idle_after_response && !c.http.premature_close {
             return CloseReason::ServerIdleTimeout;
         }
     } else if c.initiator == Sides::Server && c.http.protocol == http::Protocol::None {
@@ -308,8 +310,8 @@ pub fn infer_close(c: &CloseInputs<'_>) -> CloseReason {
         return CloseReason::ServerIdleTimeout;
     }
     // 11. Anything else: a close with a request pending (client abort or
-    //     premature server close), a simultaneous close, or a stream that
-    //     is not HTTP/1.x.
+    //     premature server close), a server close flagged premature, a
+    //     simultaneous close, or a stream that is not HTTP/1.x.
     CloseReason::Unknown
 }
 
