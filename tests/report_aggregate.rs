@@ -448,3 +448,37 @@ fn server_closing_later_than_advertised() {
         vec!["10.0.0.2:80 closes idle connections after 5.0 s (3 closes, 5.00 to 5.02 s) but advertises timeout=2: clients that trust the header give up connections it would keep"]
     );
 }
+
+#[test]
+fn missed_reuse_findings_are_bounded_per_server() {
+    // Eight clients, each with ten one-shot connections in a row.
+    let mut recs = Vec::new();
+    let mut id = 0;
+    for client in 0..8u64 {
+        for i in 0..10u64 {
+            id += 1;
+            let s = (client * 10 + i) as f64 * 100.0;
+            recs.push(
+                conn(id, &format!("10.0.1.{client}:{}", 40000 + i), s)
+                    .exchange(s + 2.0, s + 5.0)
+                    .fin(Side::Client, s + 5.5)
+                    .build(),
+            );
+        }
+    }
+    let mut agg = Aggregator::default();
+    aggregate(recs, &mut agg);
+    let (servers, summary) = agg.finish();
+    assert_eq!(servers[0].clients.len(), 8);
+    let m: Vec<&str> = summary
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::MissedReuse)
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(m.len(), MAX_PAIR_FINDINGS + 1, "{m:#?}");
+    assert_eq!(
+        m[MAX_PAIR_FINDINGS],
+        "3 more clients opened 27 more connections to 10.0.0.2:80 than they needed (see servers[].clients)"
+    );
+}

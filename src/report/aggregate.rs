@@ -68,6 +68,9 @@ pub const REQUEST_CAP_MIN_SHARE: f64 = 0.8;
 pub const TIME_WAIT_MIN_CONNECTIONS: u64 = 10;
 pub const TIME_WAIT_MIN_SHARE: f64 = 0.5;
 pub const MISSED_REUSE_MIN_EXCESS: u64 = 3;
+/// Missed-reuse findings written per server, one per client (the clients
+/// with most connections); the rest are summed in one more sentence.
+pub const MAX_PAIR_FINDINGS: usize = 5;
 
 fn bump<K: Ord>(m: &mut BTreeMap<K, u64>, k: K) {
     *m.entry(k).or_insert(0) += 1;
@@ -699,11 +702,16 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
             format!("{n} {what} to {srv} hit a closing connection (keep-alive race): {advice}"),
         );
     }
-    for c in &s.clients {
-        let excess = c.http_connections.saturating_sub(c.min_pool);
-        if c.min_pool > 0
-            && excess >= MISSED_REUSE_MIN_EXCESS
-            && c.http_connections >= 2 * c.min_pool
+    let churning: Vec<&ClientReuse> = s
+        .clients
+        .iter()
+        .filter(|c| {
+            c.min_pool > 0
+                && c.http_connections.saturating_sub(c.min_pool) >= MISSED_REUSE_MIN_EXCESS
+                && c.http_connections >= c.min_pool.saturating_mul(2)
+        })
+        .collect();
+    for c in churning.iter().take(MAX_PAIR_FINDINGS) {
         {
             let mut m = format!(
                 "client {} opened {} connections to {srv} where {} would have served",
@@ -722,6 +730,21 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
             }
             push(FindingKind::MissedReuse, Some(c.client), m);
         }
+    }
+    if churning.len() > MAX_PAIR_FINDINGS {
+        let rest = &churning[MAX_PAIR_FINDINGS..];
+        let excess: u64 = rest
+            .iter()
+            .map(|c| c.http_connections.saturating_sub(c.min_pool))
+            .sum();
+        push(
+            FindingKind::MissedReuse,
+            None,
+            format!(
+                "{} more clients opened {excess} more connections to {srv} than they needed (see servers[].clients)",
+                rest.len()
+            ),
+        );
     }
     let tw_server = s
         .time_wait

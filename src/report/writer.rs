@@ -33,6 +33,19 @@ pub enum ExchangeDetail {
     All,
 }
 
+impl std::str::FromStr for ExchangeDetail {
+    type Err = String;
+    /// `none`, `summary` or `all`, as `--exchanges` takes them.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(ExchangeDetail::None),
+            "summary" => Ok(ExchangeDetail::Summary),
+            "all" => Ok(ExchangeDetail::All),
+            _ => Err(format!("{s:?}: expected none, summary or all")),
+        }
+    }
+}
+
 /// Connections listed by the text format unless verbose.
 pub const TEXT_MAX_CONNECTIONS: usize = 50;
 
