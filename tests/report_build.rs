@@ -424,3 +424,71 @@ fn timing_counts_and_community_id() {
     assert_eq!(s.kept, 1);
     assert_eq!(s.status_classes.get("2xx"), Some(&1));
 }
+
+#[test]
+fn extreme_and_inconsistent_facts_do_not_panic_and_still_serialize() {
+    use keepwatch::http::{Exchange, HttpFacts};
+    use keepwatch::time::Timestamp;
+    let lo = Timestamp(i64::MIN + 1_000_000_000);
+    let hi = Timestamp(i64::MAX - 1_000_000_000);
+    let weird = conn(u64::MAX, "10.0.0.1:1", 0.0)
+        .tcp(|t| {
+            t.start = hi;
+            t.end = lo;
+            t.handshake.syn = Some(hi);
+            t.handshake.ack = Some(lo);
+            t.idle_max_ns = u64::MAX;
+            t.sides[0].packets = u64::MAX;
+            t.sides[0].keepalive.probes = u64::MAX;
+            t.sides[0].keepalive.unanswered = u64::MAX;
+            t.sides[0].keepalive.intervals_ns = vec![u64::MAX, 0];
+            t.first_fin = Some(keepwatch::tcp::CloseEvent {
+                by: Side::Server,
+                at: lo,
+            });
+            t.first_rst = Some(keepwatch::tcp::CloseEvent {
+                by: Side::Client,
+                at: hi,
+            });
+        })
+        .http(|h: &mut HttpFacts| {
+            h.requests = u64::MAX;
+            h.exchanges = vec![
+                Exchange {
+                    status: Some(999),
+                    request_version: Some(255),
+                    keep_alive: keepwatch::http::KeepAliveParams {
+                        timeout: Some(u64::MAX),
+                        max: Some(u64::MAX),
+                    },
+                    response_connection: tokens(&["close"]),
+                    response_first: Some(hi),
+                    request_last: Some(lo),
+                    ..Exchange::default()
+                },
+                Exchange::default(),
+            ];
+            h.idle_gaps_ns = vec![u64::MAX];
+            h.exchanges_dropped = u64::MAX;
+        });
+    let rec = weird.build();
+    assert_eq!(rec.duration_ms, 0.0);
+    let mut agg = Aggregator::default();
+    agg.add(&rec);
+    agg.add(&conn(1, "10.0.0.1:2", 0.0).build());
+    let (servers, summary) = agg.finish();
+    let mut w = ReportWriter::new(Vec::new(), Format::Json, WriterOptions::default());
+    w.connection(rec.clone()).unwrap();
+    let out = w.finish(CaptureInfo::default(), servers, summary).unwrap();
+    let back: Report = serde_json::from_slice(&out).unwrap();
+    // Equal but for the timestamps, which the RFC 3339 output cuts to
+    // microseconds.
+    let c = &back.connections[0];
+    assert_eq!(c.requests, u64::MAX);
+    assert_eq!(c.tcp_keepalive, rec.tcp_keepalive);
+    assert_eq!(
+        c.exchanges.as_ref().unwrap()[0].keep_alive.max,
+        Some(u64::MAX)
+    );
+    assert_eq!(c.start.nanos() / 1000, rec.start.nanos() / 1000);
+}
