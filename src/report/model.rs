@@ -167,7 +167,7 @@ pub enum CloseBy {
 }
 
 /// Why the connection ended: the first of the ordered rules in
-/// `docs/schema.md` (and [`super::build`]) that matches.
+/// `docs/schema.md` (implemented in `report/build.rs`) that matches.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
