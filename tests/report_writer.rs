@@ -262,3 +262,41 @@ fn empty_report_in_every_format() {
         }
     }
 }
+
+#[test]
+fn text_server_table_is_bounded_unless_verbose() {
+    let recs: Vec<ConnectionRecord> = (0..5u64)
+        .map(|i| {
+            conn(i + 1, "10.0.0.1:40000", i as f64)
+                .server(&format!("10.0.9.{i}:80"))
+                .capture_end(100.0)
+                .build()
+        })
+        .collect();
+    let render = |verbose: bool| {
+        let mut agg = Aggregator::default();
+        let mut w = ReportWriter::new(
+            Vec::new(),
+            Format::Text,
+            WriterOptions {
+                verbose,
+                text_max_servers: 2,
+                ..WriterOptions::default()
+            },
+        );
+        for r in &recs {
+            agg.add(r);
+            w.connection(r.clone()).unwrap();
+        }
+        let (servers, summary) = agg.finish();
+        String::from_utf8(w.finish(capture(), servers, summary).unwrap()).unwrap()
+    };
+    let short = render(false);
+    assert!(
+        short.contains("  ... 3 more servers (--verbose for all)"),
+        "{short}"
+    );
+    assert_eq!(short.matches("  10.0.9.").count(), 2, "{short}");
+    let long = render(true);
+    assert_eq!(long.matches("  10.0.9.").count(), 5, "{long}");
+}

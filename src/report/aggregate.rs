@@ -68,6 +68,9 @@ pub const REQUEST_CAP_MIN_SHARE: f64 = 0.8;
 pub const TIME_WAIT_MIN_CONNECTIONS: u64 = 10;
 pub const TIME_WAIT_MIN_SHARE: f64 = 0.5;
 pub const MISSED_REUSE_MIN_EXCESS: u64 = 3;
+/// Findings kept in the summary (the first by kind); the rest are counted
+/// in `findings_omitted`.
+pub const MAX_FINDINGS: usize = 1_000;
 /// Missed-reuse findings written per server, one per client (the clients
 /// with most connections); the rest are summed in one more sentence.
 pub const MAX_PAIR_FINDINGS: usize = 5;
@@ -613,9 +616,12 @@ impl Aggregator {
             capture_loss: self.loss,
             filtered_out: self.filtered_out,
             findings: Vec::new(),
+            findings_omitted: 0,
         };
         summary_findings(&summary, &mut findings);
         findings.sort_by_key(|f| f.kind);
+        summary.findings_omitted = findings.len().saturating_sub(MAX_FINDINGS) as u64;
+        findings.truncate(MAX_FINDINGS);
         summary.findings = findings;
         (servers, summary)
     }

@@ -741,7 +741,10 @@ pub struct Summary {
     /// Connections the filter (`--server`, `--client`, `--only`) left out;
     /// everything else here counts only the connections kept.
     pub filtered_out: u64,
+    /// At most `MAX_FINDINGS`, ordered by kind.
     pub findings: Vec<Finding>,
+    /// Findings beyond `MAX_FINDINGS`.
+    pub findings_omitted: u64,
 }
 
 /// The first NDJSON line: what wrote the stream.

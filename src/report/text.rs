@@ -143,7 +143,18 @@ pub(super) fn write_text<W: Write>(
             "MISSED",
             "TW SRV"
         )?;
-        for r in servers {
+        let mut order: Vec<&ServerRecord> = servers.iter().collect();
+        order.sort_by(|a, b| {
+            b.connections
+                .cmp(&a.connections)
+                .then(a.server.cmp(&b.server))
+        });
+        let shown = if opts.verbose {
+            order.len()
+        } else {
+            order.len().min(opts.text_max_servers)
+        };
+        for r in order.iter().take(shown) {
             let idle = r.idle_timeout.as_ref().map_or("-".to_string(), |it| {
                 format!("{} ({})", secs(it.inferred_ms), it.closes)
             });
@@ -187,6 +198,13 @@ pub(super) fn write_text<W: Write>(
                 pct(tw_share)
             )?;
         }
+        if shown < order.len() {
+            writeln!(
+                out,
+                "  ... {} more servers (--verbose for all)",
+                order.len() - shown
+            )?;
+        }
     }
 
     writeln!(out)?;
@@ -196,6 +214,13 @@ pub(super) fn write_text<W: Write>(
     }
     for f in &s.findings {
         writeln!(out, "  {} {}", st.warn("*"), f.message)?;
+    }
+    if s.findings_omitted > 0 {
+        writeln!(
+            out,
+            "  ... {} more findings (see the JSON output)",
+            s.findings_omitted
+        )?;
     }
 
     if !conns.is_empty() {

@@ -48,6 +48,8 @@ impl std::str::FromStr for ExchangeDetail {
 
 /// Connections listed by the text format unless verbose.
 pub const TEXT_MAX_CONNECTIONS: usize = 50;
+/// Servers in the text format's table unless verbose.
+pub const TEXT_MAX_SERVERS: usize = 30;
 
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
@@ -59,6 +61,9 @@ pub struct WriterOptions {
     pub exchanges: ExchangeDetail,
     /// Connections listed by the text format when not verbose.
     pub text_max_connections: usize,
+    /// Servers in the text format's table when not verbose (most
+    /// connections first).
+    pub text_max_servers: usize,
 }
 
 impl Default for WriterOptions {
@@ -68,6 +73,7 @@ impl Default for WriterOptions {
             color: false,
             exchanges: ExchangeDetail::All,
             text_max_connections: TEXT_MAX_CONNECTIONS,
+            text_max_servers: TEXT_MAX_SERVERS,
         }
     }
 }
