@@ -482,10 +482,9 @@ pub fn build_connection(tcp: &TcpFacts, http: &HttpFacts) -> ConnectionRecord {
     let reason = infer_close(&inputs);
     let idle_before_ms = at.map(|at| span_ms(last_activity_before(tcp, http, at), at));
 
-    let mut gaps: Vec<f64> = http.idle_gaps_ns.iter().map(|&n| ms(n)).collect();
+    let gaps: Vec<f64> = http.idle_gaps_ns.iter().map(|&n| ms(n)).collect();
     let idle_max_ms = gaps.iter().copied().reduce(f64::max);
     let summary = exchange_summary(http, &exchanges);
-    gaps.shrink_to_fit();
 
     let mut rec = ConnectionRecord {
         id: tcp.id,
