@@ -207,7 +207,7 @@ fn text_report_has_header_table_findings_and_a_bounded_list() {
         out.contains("connections (first 4 of 6; --verbose for all)"),
         "{out}"
     );
-    assert!(out.contains("  #1      10.0.0.1:40000 -> 10.0.0.2:80  2 exch  idle max 0.49 s  server fin  server_idle_timeout  reused,declared_timeout_mismatch,time_wait_server"), "{out}");
+    assert!(out.contains("  #1      10.0.0.1:40000 -> 10.0.0.2:80  2 exch  idle max 0.49 s  server fin after 2.00 s idle  server_idle_timeout  reused,declared_timeout_mismatch,time_wait_server"), "{out}");
     assert!(!out.contains("#5 "), "{out}");
     assert!(!out.contains('\x1b'));
 }

@@ -239,15 +239,21 @@ pub(super) fn write_text<W: Write>(
             let idle = c.idle_max_ms.map_or("-".to_string(), secs);
             let closed = match (c.close.initiator, c.close.by) {
                 (Sides::None, _) => "not closed".to_string(),
-                (who, by) => format!(
-                    "{} {}",
-                    who.as_str(),
-                    match by {
-                        CloseBy::Fin => "fin",
-                        CloseBy::Rst => "rst",
-                        CloseBy::None => "-",
+                (who, by) => {
+                    let mut s = format!(
+                        "{} {}",
+                        who.as_str(),
+                        match by {
+                            CloseBy::Fin => "fin",
+                            CloseBy::Rst => "rst",
+                            CloseBy::None => "-",
+                        }
+                    );
+                    if let Some(idle) = c.close.idle_before_ms {
+                        s.push_str(&format!(" after {} idle", secs(idle)));
                     }
-                ),
+                    s
+                }
             };
             let flags: Vec<&str> = c.flags.iter().map(|f| f.as_str()).collect();
             writeln!(
