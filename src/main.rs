@@ -56,6 +56,7 @@ fn run(args: &cli::Args) -> io::Result<ExitCode> {
         WriterOptions {
             verbose: args.verbose,
             color,
+            ..WriterOptions::default()
         },
     );
     let paths: Vec<String> = args

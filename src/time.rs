@@ -93,6 +93,112 @@ impl serde::Serialize for Timestamp {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 timestamp")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                Timestamp::parse_rfc3339(v)
+                    .ok_or_else(|| E::custom(format_args!("not an RFC 3339 timestamp: {v:?}")))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl Timestamp {
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` (RFC 3339
+    /// section 5.6; `t`/`z`/space accepted as the spec allows). Fractions
+    /// finer than a nanosecond are truncated; leap second 60 is read as 59
+    /// plus one second, like most parsers. `None` on anything else or on a
+    /// time outside the i64 nanosecond range.
+    pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+        let b = s.as_bytes();
+        let num = |from: usize, len: usize| -> Option<i64> {
+            let digits = b.get(from..from.checked_add(len)?)?;
+            digits.iter().try_fold(0i64, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+            })
+        };
+        let sep = |at: usize, ok: &[u8]| b.get(at).is_some_and(|c| ok.contains(c));
+        if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+            return None;
+        }
+        let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+        let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let mdays = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        let max_day = *mdays.get(usize::try_from(mo).ok()?.checked_sub(1)?)?;
+        if d < 1 || d > max_day || h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let mut i = 19;
+        let mut frac_ns = 0i64;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            let mut scale = 100_000_000i64;
+            while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+                frac_ns += i64::from(c - b'0') * scale;
+                scale /= 10;
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+        }
+        let offset_s = match b.get(i)? {
+            b'Z' | b'z' if i + 1 == b.len() => 0,
+            c @ (b'+' | b'-') if i + 6 == b.len() && sep(i + 3, b":") => {
+                let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
+                if oh > 23 || om > 59 {
+                    return None;
+                }
+                let o = oh * 3600 + om * 60;
+                if *c == b'-' {
+                    -o
+                } else {
+                    o
+                }
+            }
+            _ => return None,
+        };
+        let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
+        let total = i128::from(secs) * 1_000_000_000 + i128::from(frac_ns);
+        i64::try_from(total).ok().map(Timestamp)
+    }
+}
+
+/// Proleptic Gregorian date to days since 1970-01-01 (Hinnant's algorithm,
+/// the inverse of [`civil_from_days`]). Inputs are range-checked by the
+/// caller (year 0..=9999), so nothing overflows.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
 /// algorithm), so no date crate is needed for one formatting job.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -133,6 +239,67 @@ mod tests {
         assert_eq!(Timestamp::from_parts(1, 5, 1_000_000_000).0, 1_000_000_005);
         assert_eq!(Timestamp::from_parts(0, 1, 1024).0, 976_562);
         assert_eq!(Timestamp::from_parts(i64::MAX, 0, 1_000_000).0, i64::MAX);
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_other_rfc3339_forms() {
+        for t in [
+            Timestamp(0),
+            Timestamp(-1_000),
+            Timestamp::from_parts(951_827_696, 789_012, 1_000_000),
+            Timestamp::from_parts(1_795_000_000, 123_456, 1_000_000),
+        ] {
+            let s = t.rfc3339().to_string();
+            assert_eq!(Timestamp::parse_rfc3339(&s), Some(t), "{s}");
+        }
+        assert_eq!(
+            Timestamp::parse_rfc3339("1970-01-01T01:00:00.5+01:00"),
+            Some(Timestamp(500_000_000))
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("1970-01-01t00:00:01.123456789123z"),
+            Some(Timestamp(1_123_456_789))
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("1969-12-31T19:00:00-05:00"),
+            Some(Timestamp(0))
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("2000-02-29T00:00:00Z").map(|t| t.rfc3339().to_string()),
+            Some("2000-02-29T00:00:00.000000Z".to_string())
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_timestamps() {
+        for s in [
+            "",
+            "2000-02-30T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2000-13-01T00:00:00Z",
+            "2000-00-01T00:00:00Z",
+            "2000-01-01T24:00:00Z",
+            "2000-01-01T00:00:00",
+            "2000-01-01T00:00:00.Z",
+            "2000-01-01T00:00:00Zjunk",
+            "2000-01-01T00:00:00+0100",
+            "2000-01-01X00:00:00Z",
+            "2000-01-01T00:00:00+24:00",
+            "9999-12-31T23:59:59Z",
+            "+000-01-01T00:00:00Z",
+            "é000-01-01T00:00:00Z",
+        ] {
+            assert_eq!(Timestamp::parse_rfc3339(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let t = Timestamp::from_parts(1_795_000_000, 654_321, 1_000_000);
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, "\"2026-11-18T11:06:40.654321Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
     }
 
     #[test]

@@ -1,8 +1,16 @@
 //! The writers: text for people, JSON (one document) and NDJSON (one
 //! `{"type": ...}` object per line, connections written as they end) for
 //! machines.
+//!
+//! NDJSON order: one `header` line (`schema_version`, `tool`), then a
+//! `connection` line per connection as it ends (end-time order, so a
+//! consumer can stream), then the `server` lines, a `capture` line and the
+//! final `summary` line. The JSON format holds the connections until the end
+//! and writes one [`Report`]; the text format holds at most
+//! [`WriterOptions::text_max_connections`] of them unless verbose.
 
 use super::model::*;
+use super::text::write_text;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -13,12 +21,61 @@ pub enum Format {
     Ndjson,
 }
 
-#[derive(Clone, Debug, Default)]
+/// How much per-exchange detail the JSON formats write (`--exchanges`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExchangeDetail {
+    /// No `exchanges` list and no `exchange_summary`.
+    None,
+    /// `exchange_summary` only.
+    Summary,
+    /// Both (the default).
+    #[default]
+    All,
+}
+
+impl std::str::FromStr for ExchangeDetail {
+    type Err = String;
+    /// `none`, `summary` or `all`, as `--exchanges` takes them.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(ExchangeDetail::None),
+            "summary" => Ok(ExchangeDetail::Summary),
+            "all" => Ok(ExchangeDetail::All),
+            _ => Err(format!("{s:?}: expected none, summary or all")),
+        }
+    }
+}
+
+/// Connections listed by the text format unless verbose.
+pub const TEXT_MAX_CONNECTIONS: usize = 50;
+/// Servers in the text format's table unless verbose.
+pub const TEXT_MAX_SERVERS: usize = 30;
+
+#[derive(Clone, Debug)]
 pub struct WriterOptions {
     /// Write every connection in the text format (otherwise a bounded list).
     pub verbose: bool,
     /// Use ANSI colour in the text format.
     pub color: bool,
+    /// Per-exchange detail in JSON and NDJSON.
+    pub exchanges: ExchangeDetail,
+    /// Connections listed by the text format when not verbose.
+    pub text_max_connections: usize,
+    /// Servers in the text format's table when not verbose (most
+    /// connections first).
+    pub text_max_servers: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            verbose: false,
+            color: false,
+            exchanges: ExchangeDetail::All,
+            text_max_connections: TEXT_MAX_CONNECTIONS,
+            text_max_servers: TEXT_MAX_SERVERS,
+        }
+    }
 }
 
 /// Writes a report in one format. Connections go in as they end; the rest
@@ -29,6 +86,9 @@ pub struct ReportWriter<W: Write> {
     opts: WriterOptions,
     /// Held back for the formats that write connections after the header.
     held: Vec<ConnectionRecord>,
+    /// Connections the text format did not hold.
+    not_held: u64,
+    header_written: bool,
 }
 
 #[derive(Serialize)]
@@ -46,20 +106,47 @@ impl<W: Write> ReportWriter<W> {
             format,
             opts,
             held: Vec::new(),
+            not_held: 0,
+            header_written: false,
         }
     }
 
-    pub fn connection(&mut self, rec: ConnectionRecord) -> io::Result<()> {
+    pub fn connection(&mut self, mut rec: ConnectionRecord) -> io::Result<()> {
+        match self.opts.exchanges {
+            ExchangeDetail::All => {}
+            ExchangeDetail::Summary => rec.exchanges = None,
+            ExchangeDetail::None => {
+                rec.exchanges = None;
+                rec.exchange_summary = None;
+            }
+        }
         match self.format {
             Format::Ndjson => self.line("connection", &rec),
-            Format::Json | Format::Text => {
+            Format::Json => {
                 self.held.push(rec);
+                Ok(())
+            }
+            Format::Text => {
+                if self.opts.verbose || self.held.len() < self.opts.text_max_connections {
+                    rec.exchanges = None;
+                    self.held.push(rec);
+                } else {
+                    self.not_held += 1;
+                }
                 Ok(())
             }
         }
     }
 
     fn line<T: Serialize>(&mut self, kind: &str, body: &T) -> io::Result<()> {
+        if !self.header_written {
+            self.header_written = true;
+            let header = HeaderLine {
+                schema_version: SCHEMA_VERSION,
+                tool: ToolInfo::default(),
+            };
+            self.line("header", &header)?;
+        }
         serde_json::to_writer(&mut self.out, &Line { kind, body })?;
         self.out.write_all(b"\n")
     }
@@ -97,6 +184,7 @@ impl<W: Write> ReportWriter<W> {
                     &self.opts,
                     &capture,
                     &held,
+                    self.not_held,
                     &servers,
                     &summary,
                 )?;
@@ -105,40 +193,4 @@ impl<W: Write> ReportWriter<W> {
         self.out.flush()?;
         Ok(self.out)
     }
-}
-
-fn write_text<W: Write>(
-    out: &mut W,
-    _opts: &WriterOptions,
-    capture: &CaptureInfo,
-    conns: &[ConnectionRecord],
-    servers: &[ServerRecord],
-    summary: &Summary,
-) -> io::Result<()> {
-    let span = match (capture.first_ts, capture.last_ts) {
-        (Some(a), Some(b)) => format!("{} to {}", a.rfc3339(), b.rfc3339()),
-        _ => "empty".to_string(),
-    };
-    writeln!(out, "keepwatch report")?;
-    writeln!(
-        out,
-        "capture: {} packets ({} TCP), {} bytes, {}",
-        capture.packets, capture.tcp_packets, capture.bytes, span
-    )?;
-    writeln!(out, "connections: {}", summary.connections)?;
-    for s in servers {
-        writeln!(
-            out,
-            "server {}:{}  {} connections",
-            s.server.ip, s.server.port, s.connections
-        )?;
-    }
-    for c in conns {
-        writeln!(
-            out,
-            "  #{} {}:{} -> {}:{}  {:.1} ms",
-            c.id, c.client.ip, c.client.port, c.server.ip, c.server.port, c.duration_ms
-        )?;
-    }
-    Ok(())
 }

@@ -1,0 +1,981 @@
+//! Folding connection records, as they come, into per-server records, the
+//! summary and the findings.
+//!
+//! State is bounded: per server and per client-server pair accumulators
+//! (counters, capped samples), never the records themselves.
+//!
+//! # Missed reuse and the minimum pool
+//!
+//! Per (client address, server) pair, from the connections that carried at
+//! least one request:
+//! - a connection is *busy* from a request's first byte to its response's
+//!   last byte (to the close, or the connection's end, when unanswered);
+//!   overlapping busy intervals of one connection (pipelining) merge;
+//! - a connection is *idle and reusable* from the last byte of a complete
+//!   response that let it persist until the next request's first byte, or,
+//!   after the last exchange, until the first FIN/RST (or the end of the
+//!   capture) when nothing was pending and no side asked to close. The time
+//!   between the handshake and the first request does not count: a client
+//!   dials a connection for a request it is about to send;
+//! - `missed_reuse` counts connections whose SYN (start) fell inside another
+//!   connection's idle and reusable interval;
+//! - `min_pool` is the most connections busy at the same instant: a pool
+//!   that always reuses an idle connection needs exactly that many (a lower
+//!   bound: it ignores connect time and server-side caps).
+//!
+//! Records arrive in the order connections *end*, but the sweep over the
+//! intervals must run in time order. The TCP layer numbers connections in
+//! order of their first packet, so once every id below `n` has arrived, no
+//! later record can start before the start of connection `n - 1` (less a
+//! slack for timestamps that step back): everything before that watermark
+//! is final and is swept, and only the events after it are kept. A
+//! connection open for the whole capture holds the watermark back; the
+//! number of waiting ids and of pending events per pair are then capped
+//! ([`MAX_WATERMARK_PENDING`], [`MAX_PAIR_PENDING_EVENTS`]), the oldest
+//! events are swept early, and a pair that later receives an event before
+//! its swept point is marked `approximate`.
+
+use super::build::timeout_mismatch;
+use super::filter::ReportFilter;
+use super::model::*;
+use crate::time::Timestamp;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+/// Samples kept per server for a median (idle closes, keepalive
+/// estimates); min and max stay exact beyond it.
+pub const MAX_SAMPLES: usize = 10_000;
+/// Distinct values counted per server for the advertised timeout and the
+/// request cap.
+pub const MAX_DISTINCT_VALUES: usize = 64;
+/// Clients listed per server record (most connections first).
+pub const MAX_CLIENTS_LISTED: usize = 100;
+/// Out-of-order ids remembered for the watermark before it is forced on.
+pub const MAX_WATERMARK_PENDING: usize = 100_000;
+/// Unswept interval events per client-server pair before the oldest are
+/// swept early.
+pub const MAX_PAIR_PENDING_EVENTS: usize = 65_536;
+/// How far capture timestamps may step back between connections numbered
+/// in order (multi-queue NICs).
+pub const WATERMARK_SLACK_NS: i64 = 1_000_000_000;
+
+/// Findings thresholds (see `docs/schema.md`, "Findings").
+pub const MIN_IDLE_CLOSES: u64 = 3;
+pub const REQUEST_CAP_MIN_CONNECTIONS: u64 = 3;
+pub const REQUEST_CAP_MIN_SHARE: f64 = 0.8;
+pub const TIME_WAIT_MIN_CONNECTIONS: u64 = 10;
+pub const TIME_WAIT_MIN_SHARE: f64 = 0.5;
+pub const MISSED_REUSE_MIN_EXCESS: u64 = 3;
+/// Findings kept in the summary (the first by kind); the rest are counted
+/// in `findings_omitted`.
+pub const MAX_FINDINGS: usize = 1_000;
+/// Missed-reuse findings written per server, one per client (the clients
+/// with most connections); the rest are summed in one more sentence.
+pub const MAX_PAIR_FINDINGS: usize = 5;
+
+fn bump<K: Ord>(m: &mut BTreeMap<K, u64>, k: K) {
+    *m.entry(k).or_insert(0) += 1;
+}
+
+/// Counts a value unless the map already holds `MAX_DISTINCT_VALUES`
+/// other ones.
+fn bump_capped(m: &mut BTreeMap<u64, u64>, k: u64) {
+    if m.len() < MAX_DISTINCT_VALUES || m.contains_key(&k) {
+        bump(m, k);
+    }
+}
+
+/// The most frequent key (the smallest on a tie).
+fn mode(m: &BTreeMap<u64, u64>) -> Option<(u64, u64)> {
+    m.iter()
+        .fold(None, |best: Option<(u64, u64)>, (&k, &n)| match best {
+            Some((_, bn)) if bn >= n => best,
+            _ => Some((k, n)),
+        })
+}
+
+/// min/max exact, median over the first `MAX_SAMPLES` values.
+#[derive(Default)]
+struct Samples {
+    n: u64,
+    min: f64,
+    max: f64,
+    kept: Vec<f64>,
+}
+
+impl Samples {
+    fn add(&mut self, v: f64) {
+        if self.n == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.n += 1;
+        if self.kept.len() < MAX_SAMPLES {
+            self.kept.push(v);
+        }
+    }
+    fn stats(&mut self) -> Option<Stats> {
+        let mut s = Stats::of(&mut self.kept)?;
+        s.min = self.min;
+        s.max = self.max;
+        Some(s)
+    }
+}
+
+#[derive(Default)]
+struct KeepaliveAcc {
+    connections: u64,
+    probes: u64,
+    unanswered: u64,
+    first_after_idle: Samples,
+    interval: Samples,
+}
+
+impl KeepaliveAcc {
+    fn add(&mut self, k: &KeepaliveSide) {
+        if k.probes == 0 {
+            return;
+        }
+        self.connections += 1;
+        self.probes = self.probes.saturating_add(k.probes);
+        self.unanswered = self.unanswered.saturating_add(k.unanswered);
+        if let Some(f) = k.first_after_idle_ms {
+            self.first_after_idle.add(f);
+        }
+        if let Some(i) = k.interval_ms {
+            self.interval.add(i.median);
+        }
+    }
+    fn finish(&mut self) -> KeepaliveEstimate {
+        KeepaliveEstimate {
+            connections: self.connections,
+            probes: self.probes,
+            unanswered: self.unanswered,
+            first_after_idle_ms: self.first_after_idle.stats(),
+            interval_ms: self.interval.stats(),
+        }
+    }
+}
+
+/// Counters shared by a server record and the summary.
+#[derive(Default)]
+struct Counts {
+    connections: u64,
+    exchanges: u64,
+    max_exchanges: u64,
+    reused: u64,
+    initiators: BTreeMap<Sides, u64>,
+    reasons: BTreeMap<CloseReason, u64>,
+    time_wait: BTreeMap<Sides, u64>,
+    flags: BTreeMap<Flag, u64>,
+    races: u64,
+    lost: u64,
+}
+
+impl Counts {
+    fn add(&mut self, rec: &ConnectionRecord) {
+        let ex = exchanges_of(rec);
+        self.connections += 1;
+        self.exchanges = self.exchanges.saturating_add(ex);
+        self.max_exchanges = self.max_exchanges.max(ex);
+        if ex > 1 {
+            self.reused += 1;
+        }
+        bump(&mut self.initiators, rec.close.initiator);
+        bump(&mut self.reasons, rec.close.reason);
+        bump(&mut self.time_wait, rec.close.time_wait);
+        for f in &rec.flags {
+            bump(&mut self.flags, *f);
+        }
+        if rec.has_flag(Flag::KeepaliveRace) {
+            self.races += 1;
+        }
+        self.lost = self.lost.saturating_add(rec.lost_requests);
+    }
+    fn per_connection(&self) -> PerConnection {
+        PerConnection {
+            mean: ratio(self.exchanges, self.connections),
+            max: self.max_exchanges,
+        }
+    }
+    fn reuse_share(&self) -> f64 {
+        ratio(self.reused, self.connections)
+    }
+}
+
+fn exchanges_of(rec: &ConnectionRecord) -> u64 {
+    let kept = rec.exchanges.as_ref().map_or(0, |e| e.len() as u64);
+    rec.requests.max(kept)
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+#[derive(Default)]
+struct ServerAcc {
+    counts: Counts,
+    idle: Samples,
+    ka_responses: u64,
+    ka_timeouts: BTreeMap<u64, u64>,
+    ka_max: Option<u64>,
+    /// Exchanges on connections the server asked to close, by count.
+    server_closes: BTreeMap<u64, u64>,
+    server_closes_total: u64,
+    client_ka: KeepaliveAcc,
+    server_ka: KeepaliveAcc,
+    dead_peers: u64,
+}
+
+impl ServerAcc {
+    fn add(&mut self, rec: &ConnectionRecord) {
+        self.counts.add(rec);
+        let ex = exchanges_of(rec);
+        if rec.close.reason == CloseReason::ServerIdleTimeout && ex > 0 {
+            if let Some(idle) = rec.close.idle_before_ms {
+                self.idle.add(idle);
+            }
+        }
+        for e in rec.exchanges.iter().flatten() {
+            if e.keep_alive.timeout.is_some() || e.keep_alive.max.is_some() {
+                self.ka_responses += 1;
+            }
+            if let Some(t) = e.keep_alive.timeout {
+                bump_capped(&mut self.ka_timeouts, t);
+            }
+            if let Some(m) = e.keep_alive.max {
+                self.ka_max = Some(self.ka_max.map_or(m, |x| x.max(m)));
+            }
+        }
+        let server_asked = rec.close.reason == CloseReason::MaxRequests
+            || (rec.close.reason == CloseReason::ConnectionCloseRequested
+                && rec.close.requested_by == Sides::Server);
+        if server_asked && ex > 0 {
+            self.server_closes_total += 1;
+            bump_capped(&mut self.server_closes, ex);
+        }
+        self.client_ka.add(&rec.tcp_keepalive.client);
+        self.server_ka.add(&rec.tcp_keepalive.server);
+        if rec.close.reason == CloseReason::DeadPeer {
+            self.dead_peers += 1;
+        }
+    }
+}
+
+// Sweep event kinds, in the order they apply at one instant: an interval
+// ending at t does not overlap one starting at t, and a connection opened at
+// the instant another went idle or was reused did not miss it.
+const IDLE_END: u8 = 0;
+const BUSY_END: u8 = 1;
+const OPEN: u8 = 2;
+const BUSY_START: u8 = 3;
+const IDLE_START: u8 = 4;
+
+#[derive(Default)]
+struct PairAcc {
+    connections: u64,
+    http_connections: u64,
+    missed_reuse: u64,
+    max_busy: u64,
+    busy: u64,
+    idle: u64,
+    /// Events before this time have been swept.
+    swept_to: Option<i64>,
+    events: BinaryHeap<Reverse<(i64, u8)>>,
+    approximate: bool,
+}
+
+impl PairAcc {
+    fn push(&mut self, t: Timestamp, kind: u8) {
+        let mut t = t.nanos();
+        if let Some(s) = self.swept_to.filter(|&s| t < s) {
+            // Came after its time was swept: clip, and say so.
+            self.approximate = true;
+            t = s;
+        }
+        self.events.push(Reverse((t, kind)));
+    }
+
+    fn add(&mut self, rec: &ConnectionRecord) {
+        self.connections += 1;
+        let exchanges = rec.exchanges.as_deref().unwrap_or(&[]);
+        if exchanges.iter().all(|e| e.request_first.is_none()) {
+            return;
+        }
+        self.http_connections += 1;
+        self.push(rec.start, OPEN);
+        let close = rec.close.at.unwrap_or(rec.end);
+        // Busy intervals, merged per connection.
+        let mut cur: Option<(Timestamp, Timestamp)> = None;
+        for e in exchanges {
+            let Some(s) = e.request_first else { continue };
+            let end = e.response_last.unwrap_or(close.max(s)).max(s);
+            cur = match cur {
+                Some((cs, ce)) if s <= ce => Some((cs, ce.max(end))),
+                Some((cs, ce)) => {
+                    self.busy_interval(cs, ce);
+                    Some((s, end))
+                }
+                None => Some((s, end)),
+            };
+        }
+        if let Some((cs, ce)) = cur {
+            self.busy_interval(cs, ce);
+        }
+        // Idle, reusable intervals.
+        for w in exchanges.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            if let (true, true, Some(done), Some(next)) = (
+                reusable_after(a),
+                !b.pipelined,
+                a.response_last,
+                b.request_first,
+            ) {
+                self.interval(done, next, IDLE_START, IDLE_END);
+            }
+        }
+        if let Some(last) = exchanges.last() {
+            let until = rec.close.at.unwrap_or(rec.end);
+            if reusable_after(last)
+                && rec.close.requested_by == Sides::None
+                && rec.unanswered_requests == 0
+            {
+                if let Some(done) = last.response_last {
+                    self.interval(done, until, IDLE_START, IDLE_END);
+                }
+            }
+        }
+    }
+
+    fn busy_interval(&mut self, s: Timestamp, e: Timestamp) {
+        self.interval(s, e, BUSY_START, BUSY_END);
+    }
+
+    /// Pushes `[s, e)` as two events. An interval that ended before the
+    /// swept point is dropped whole (clipping both ends to one instant
+    /// would apply its end before its start and leave it open forever).
+    fn interval(&mut self, s: Timestamp, e: Timestamp, start: u8, end: u8) {
+        if s >= e {
+            return;
+        }
+        if self.swept_to.is_some_and(|swept| e.nanos() <= swept) {
+            self.approximate = true;
+            return;
+        }
+        self.push(s, start);
+        self.push(e, end);
+    }
+
+    /// Applies every event before `upto`.
+    fn sweep(&mut self, upto: i64) {
+        while let Some(&Reverse((t, kind))) = self.events.peek() {
+            if t >= upto {
+                break;
+            }
+            self.events.pop();
+            self.apply(t, kind);
+        }
+    }
+
+    fn apply(&mut self, t: i64, kind: u8) {
+        self.swept_to = Some(self.swept_to.map_or(t, |s| s.max(t)));
+        match kind {
+            IDLE_END => self.idle = self.idle.saturating_sub(1),
+            BUSY_END => self.busy = self.busy.saturating_sub(1),
+            OPEN => {
+                if self.idle > 0 {
+                    self.missed_reuse += 1;
+                }
+            }
+            BUSY_START => {
+                self.busy += 1;
+                self.max_busy = self.max_busy.max(self.busy);
+            }
+            _ => self.idle += 1,
+        }
+    }
+
+    /// Bounds the pending events: sweeps the oldest half early.
+    fn bound(&mut self) {
+        if self.events.len() > MAX_PAIR_PENDING_EVENTS {
+            while self.events.len() > MAX_PAIR_PENDING_EVENTS / 2 {
+                let Some(Reverse((t, kind))) = self.events.pop() else {
+                    break;
+                };
+                self.apply(t, kind);
+            }
+        }
+    }
+}
+
+/// The connection may be reused after this exchange: a complete response
+/// that let it persist.
+fn reusable_after(e: &ExchangeRecord) -> bool {
+    e.status.is_some() && !e.response_incomplete && e.persistent && e.response_last.is_some()
+}
+
+/// Which connection starts are final (see the module docs).
+struct Watermark {
+    /// Every id below this has arrived.
+    next: u64,
+    pending: BTreeMap<u64, Timestamp>,
+    /// Latest start among the ids below `next`.
+    low: Option<Timestamp>,
+}
+
+impl Default for Watermark {
+    fn default() -> Self {
+        Watermark {
+            next: 1,
+            pending: BTreeMap::new(),
+            low: None,
+        }
+    }
+}
+
+impl Watermark {
+    fn see(&mut self, id: u64, start: Timestamp) {
+        if id < self.next {
+            return;
+        }
+        self.pending.insert(id, start);
+        if self.pending.len() > MAX_WATERMARK_PENDING {
+            // Give up on the oldest missing ids.
+            if let Some((&first, _)) = self.pending.first_key_value() {
+                self.next = first;
+            }
+        }
+        while let Some(s) = self.pending.remove(&self.next) {
+            self.low = Some(self.low.map_or(s, |l| l.max(s)));
+            self.next = self.next.saturating_add(1);
+        }
+    }
+
+    /// No record still to come has an event before this time.
+    fn frontier(&self) -> i64 {
+        self.low
+            .map_or(i64::MIN, |l| l.nanos().saturating_sub(WATERMARK_SLACK_NS))
+    }
+}
+
+/// Folds connection records, as they are produced, into per-server records
+/// and the summary. Keeps per-server and per-pair state only, never the
+/// records.
+#[derive(Default)]
+pub struct Aggregator {
+    filter: ReportFilter,
+    watermark: Watermark,
+    servers: BTreeMap<EndpointRecord, ServerAcc>,
+    pairs: BTreeMap<(EndpointRecord, IpAddr), PairAcc>,
+    counts: Counts,
+    protocols: BTreeMap<Protocol, u64>,
+    loss: CaptureLossSummary,
+    filtered_out: u64,
+}
+
+impl Aggregator {
+    /// An aggregator that keeps only the records `filter` keeps.
+    pub fn with_filter(filter: ReportFilter) -> Self {
+        Aggregator {
+            filter,
+            ..Aggregator::default()
+        }
+    }
+
+    /// Folds in one record; returns whether the filter kept it (the caller
+    /// writes only kept records). Every finished connection must be passed
+    /// here, kept or not: the missed-reuse sweep relies on seeing every id.
+    pub fn add(&mut self, rec: &ConnectionRecord) -> bool {
+        self.watermark.see(rec.id, rec.start);
+        if !self.filter.keep(rec) {
+            self.filtered_out += 1;
+            return false;
+        }
+        self.counts.add(rec);
+        bump(&mut self.protocols, rec.protocol);
+        if rec.has_flag(Flag::CaptureLoss) {
+            self.loss.connections += 1;
+            self.loss.gaps = self.loss.gaps.saturating_add(rec.anomalies.gaps);
+            self.loss.gap_bytes = self.loss.gap_bytes.saturating_add(rec.anomalies.gap_bytes);
+        }
+        self.servers.entry(rec.server.clone()).or_default().add(rec);
+        let frontier = self.watermark.frontier();
+        let pair = self
+            .pairs
+            .entry((rec.server.clone(), rec.client.ip))
+            .or_default();
+        pair.add(rec);
+        pair.sweep(frontier);
+        pair.bound();
+        true
+    }
+
+    pub fn finish(self) -> (Vec<ServerRecord>, Summary) {
+        let mut pairs = self.pairs;
+        let mut servers = Vec::with_capacity(self.servers.len());
+        let mut findings = Vec::new();
+        let mut missed_total = 0u64;
+        for (endpoint, mut acc) in self.servers {
+            let mut clients: Vec<ClientReuse> = pairs
+                .range_mut((endpoint.clone(), min_ip())..)
+                .take_while(|((s, _), _)| *s == endpoint)
+                .map(|((_, client), p)| {
+                    p.sweep(i64::MAX);
+                    ClientReuse {
+                        client: *client,
+                        connections: p.connections,
+                        http_connections: p.http_connections,
+                        missed_reuse: p.missed_reuse,
+                        min_pool: p.max_busy,
+                        approximate: p.approximate,
+                    }
+                })
+                .collect();
+            clients.sort_by(|a, b| {
+                b.connections
+                    .cmp(&a.connections)
+                    .then(a.client.cmp(&b.client))
+            });
+            let missed_reuse = clients.iter().map(|c| c.missed_reuse).sum();
+            missed_total += missed_reuse;
+            let connections_needed = clients.iter().map(|c| c.min_pool).sum();
+            let idle_timeout = acc.idle.stats().map(|s| IdleTimeoutRecord {
+                closes: acc.idle.n,
+                idle_before_ms: s,
+                inferred_ms: s.median,
+            });
+            let advertised = AdvertisedKeepAlive {
+                responses: acc.ka_responses,
+                timeout: mode(&acc.ka_timeouts).map(|(t, _)| t),
+                max: acc.ka_max,
+            };
+            let declared_timeout_mismatch = match (&idle_timeout, advertised.timeout) {
+                (Some(it), Some(t)) => {
+                    it.closes >= MIN_IDLE_CLOSES && timeout_mismatch(it.inferred_ms, t)
+                }
+                _ => false,
+            };
+            let request_cap = mode(&acc.server_closes).and_then(|(n, c)| {
+                (c >= REQUEST_CAP_MIN_CONNECTIONS
+                    && c as f64 >= REQUEST_CAP_MIN_SHARE * acc.server_closes_total as f64)
+                    .then_some(RequestCapRecord {
+                        requests: n,
+                        connections: c,
+                        of: acc.server_closes_total,
+                    })
+            });
+            let clients_omitted = clients.len().saturating_sub(MAX_CLIENTS_LISTED) as u64;
+            let rec = ServerRecord {
+                server: endpoint,
+                connections: acc.counts.connections,
+                exchanges: acc.counts.exchanges,
+                exchanges_per_connection: acc.counts.per_connection(),
+                reused_connections: acc.counts.reused,
+                reuse_share: acc.counts.reuse_share(),
+                close_initiators: std::mem::take(&mut acc.counts.initiators),
+                close_reasons: std::mem::take(&mut acc.counts.reasons),
+                time_wait: std::mem::take(&mut acc.counts.time_wait),
+                flags: std::mem::take(&mut acc.counts.flags),
+                idle_timeout,
+                advertised_keep_alive: advertised,
+                declared_timeout_mismatch,
+                request_cap,
+                keepalive_races: acc.counts.races,
+                lost_requests: acc.counts.lost,
+                tcp_keepalive: KeepaliveEstimates {
+                    client: acc.client_ka.finish(),
+                    server: acc.server_ka.finish(),
+                    dead_peers: acc.dead_peers,
+                },
+                missed_reuse,
+                connections_needed,
+                clients,
+                clients_omitted,
+            };
+            server_findings(&rec, &mut findings);
+            let mut rec = rec;
+            rec.clients.truncate(MAX_CLIENTS_LISTED);
+            servers.push(rec);
+        }
+        let c = &self.counts;
+        let mut summary = Summary {
+            connections: c.connections,
+            exchanges: c.exchanges,
+            exchanges_per_connection: c.per_connection(),
+            reused_connections: c.reused,
+            reuse_share: c.reuse_share(),
+            close_initiators: c.initiators.clone(),
+            close_reasons: c.reasons.clone(),
+            time_wait: c.time_wait.clone(),
+            flags: c.flags.clone(),
+            keepalive_races: c.races,
+            lost_requests: c.lost,
+            missed_reuse: missed_total,
+            protocols: self.protocols,
+            capture_loss: self.loss,
+            filtered_out: self.filtered_out,
+            findings: Vec::new(),
+            findings_omitted: 0,
+        };
+        summary_findings(&summary, &mut findings);
+        findings.sort_by_key(|f| f.kind);
+        summary.findings_omitted = findings.len().saturating_sub(MAX_FINDINGS) as u64;
+        findings.truncate(MAX_FINDINGS);
+        summary.findings = findings;
+        (servers, summary)
+    }
+}
+
+fn min_ip() -> IpAddr {
+    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+}
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Seconds with one decimal.
+fn secs(ms: f64) -> String {
+    format!("{:.1} s", ms / 1000.0)
+}
+
+fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
+    let srv = s.server.to_string();
+    let mut push = |kind: FindingKind, client: Option<IpAddr>, message: String| {
+        out.push(Finding {
+            kind,
+            server: Some(s.server.clone()),
+            client,
+            message,
+        })
+    };
+    if let Some(it) = s
+        .idle_timeout
+        .as_ref()
+        .filter(|it| it.closes >= MIN_IDLE_CLOSES)
+    {
+        let observed = format!(
+            "{srv} closes idle connections after {} ({} closes, {:.2} to {:.2} s)",
+            secs(it.inferred_ms),
+            it.closes,
+            it.idle_before_ms.min / 1000.0,
+            it.idle_before_ms.max / 1000.0
+        );
+        match s.advertised_keep_alive.timeout {
+            Some(t) if s.declared_timeout_mismatch && it.inferred_ms < t as f64 * 1000.0 => push(
+                FindingKind::DeclaredTimeoutMismatch,
+                None,
+                format!("{observed} but advertises timeout={t}: clients that trust the header will race it"),
+            ),
+            Some(t) if s.declared_timeout_mismatch => push(
+                FindingKind::DeclaredTimeoutMismatch,
+                None,
+                format!("{observed} but advertises timeout={t}: clients that trust the header give up connections it would keep"),
+            ),
+            _ => push(
+                FindingKind::IdleTimeout,
+                None,
+                format!("{observed}: keep client idle pool timeouts below that"),
+            ),
+        }
+    }
+    if s.keepalive_races > 0 {
+        let (n, what) = if s.lost_requests > 0 {
+            (s.lost_requests, "requests")
+        } else {
+            (s.keepalive_races, "connections")
+        };
+        let what = if n == 1 {
+            &what[..what.len() - 1]
+        } else {
+            what
+        };
+        let advice = match &s.idle_timeout {
+            Some(it) => format!(
+                "the client's idle pool timeout is longer than the server's {}; keep it below",
+                secs(it.inferred_ms)
+            ),
+            None => "the server closed connections the client was about to reuse; make the client's idle pool timeout shorter than the server's, or retry idempotent requests on a new connection".to_string(),
+        };
+        push(
+            FindingKind::KeepaliveRace,
+            None,
+            format!("{n} {what} to {srv} hit a closing connection (keep-alive race): {advice}"),
+        );
+    }
+    let churning: Vec<&ClientReuse> = s
+        .clients
+        .iter()
+        .filter(|c| {
+            c.min_pool > 0
+                && c.http_connections.saturating_sub(c.min_pool) >= MISSED_REUSE_MIN_EXCESS
+                && c.http_connections >= c.min_pool.saturating_mul(2)
+        })
+        .collect();
+    for c in churning.iter().take(MAX_PAIR_FINDINGS) {
+        {
+            let mut m = format!(
+                "client {} opened {} connections to {srv} where {} would have served",
+                c.client, c.http_connections, c.min_pool
+            );
+            if c.missed_reuse > 0 {
+                let _ = write!(
+                    m,
+                    " ({} opened while an idle one was available)",
+                    c.missed_reuse
+                );
+            }
+            m.push_str(": responses not read to the end, or pool size");
+            if c.approximate {
+                m.push_str(" (approximate)");
+            }
+            push(FindingKind::MissedReuse, Some(c.client), m);
+        }
+    }
+    if churning.len() > MAX_PAIR_FINDINGS {
+        let rest = &churning[MAX_PAIR_FINDINGS..];
+        let excess: u64 = rest
+            .iter()
+            .map(|c| c.http_connections.saturating_sub(c.min_pool))
+            .sum();
+        push(
+            FindingKind::MissedReuse,
+            None,
+            format!(
+                "{} more clients opened {excess} more connections to {srv} than they needed (see servers[].clients)",
+                rest.len()
+            ),
+        );
+    }
+    let tw_server = s
+        .time_wait
+        .iter()
+        .filter(|(k, _)| k.has_server())
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    if s.connections >= TIME_WAIT_MIN_CONNECTIONS
+        && tw_server as f64 >= TIME_WAIT_MIN_SHARE * s.connections as f64
+    {
+        push(
+            FindingKind::TimeWait,
+            None,
+            format!(
+                "server {srv} holds TIME_WAIT for {:.0}% of its connections: it closes first; a server idle timeout longer than the clients' moves TIME_WAIT to them",
+                100.0 * tw_server as f64 / s.connections as f64
+            ),
+        );
+    }
+    if let Some(cap) = &s.request_cap {
+        let adv = s
+            .advertised_keep_alive
+            .max
+            .map(|m| format!(", advertises max={m}"))
+            .unwrap_or_default();
+        push(
+            FindingKind::RequestCap,
+            None,
+            format!(
+                "{srv} closes connections after {} requests ({} of {} closes it asked for{adv}): raise its per-connection request limit if reconnecting costs",
+                cap.requests, cap.connections, cap.of
+            ),
+        );
+    }
+    let ka = &s.tcp_keepalive;
+    if ka.dead_peers > 0 {
+        push(
+            FindingKind::DeadPeer,
+            None,
+            format!(
+                "{} to {srv} ended after unanswered TCP keepalive probes (dead peer)",
+                plural(ka.dead_peers, "connection")
+            ),
+        );
+    }
+    for (side, est) in [("client", &ka.client), ("server", &ka.server)] {
+        if est.connections == 0 {
+            continue;
+        }
+        let mut m = format!(
+            "{side} TCP keepalive probes on {} to {srv}",
+            plural(est.connections, "connection")
+        );
+        if let Some(f) = est.first_after_idle_ms {
+            let _ = write!(m, ", first after {} idle", secs(f.median));
+        }
+        if let Some(i) = est.interval_ms {
+            let _ = write!(m, ", every {}", secs(i.median));
+        }
+        m.push_str(": probes carry no data and do not reset HTTP or load-balancer idle timers");
+        push(FindingKind::TcpKeepalive, None, m);
+    }
+}
+
+fn summary_findings(s: &Summary, out: &mut Vec<Finding>) {
+    let mut push = |kind: FindingKind, message: String| {
+        out.push(Finding {
+            kind,
+            server: None,
+            client: None,
+            message,
+        })
+    };
+    if let Some(&n) = s.flags.get(&Flag::ReuseAfterClose) {
+        push(
+            FindingKind::ReuseAfterClose,
+            format!("{} carried a request after a response that said Connection: close: the client ignores close", plural(n, "connection")),
+        );
+    }
+    if let Some(&n) = s.flags.get(&Flag::PrematureClose) {
+        push(
+            FindingKind::PrematureClose,
+            format!("{} closed by the server without an idle period after it promised to keep them open (premature close)", plural(n, "connection")),
+        );
+    }
+    if s.capture_loss.connections > 0 {
+        push(
+            FindingKind::CaptureLoss,
+            format!(
+                "the capture lost {} bytes in {} ({}): results for those are less certain; capture with a larger buffer",
+                s.capture_loss.gap_bytes,
+                plural(s.capture_loss.connections, "connection"),
+                plural(s.capture_loss.gaps, "gap")
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Endpoint;
+    use crate::http::{Exchange, HttpFacts, Protocol as HttpProtocol};
+    use crate::report::build_connection;
+    use crate::tcp::{self, CloseEvent, DirectionEvidence, Handshake, Side, TcpFacts};
+
+    const MS: i64 = 1_000_000;
+
+    /// Connection `id` from 10.0.0.1 to 10.0.0.2:80: one exchange at
+    /// `start`, closed by the client at `close`.
+    fn rec(id: u64, start_ms: i64, close_ms: i64) -> ConnectionRecord {
+        let ts = |ms: i64| Timestamp(ms * MS);
+        let tcp = TcpFacts {
+            id,
+            client: Endpoint {
+                ip: "10.0.0.1".parse().unwrap(),
+                port: 1024 + (id % 60_000) as u16,
+            },
+            server: Endpoint {
+                ip: "10.0.0.2".parse().unwrap(),
+                port: 80,
+            },
+            tag: Default::default(),
+            start: ts(start_ms),
+            end: ts(close_ms),
+            mid_stream: false,
+            direction_by: DirectionEvidence::Syn,
+            port_reuse: false,
+            handshake: Handshake::default(),
+            sides: Default::default(),
+            first_fin: Some(CloseEvent {
+                by: Side::Client,
+                at: ts(close_ms),
+            }),
+            first_rst: None,
+            simultaneous_close: false,
+            half_close: false,
+            time_wait: tcp::Sides::Client,
+            end_state: tcp::EndState::Closed,
+            idle_max_ns: 0,
+            anomalies: Default::default(),
+        };
+        let http = HttpFacts {
+            protocol: HttpProtocol::Http1,
+            requests: 1,
+            responses: 1,
+            exchanges: vec![Exchange {
+                status: Some(200),
+                request_first: Some(ts(start_ms + 1)),
+                response_last: Some(ts(start_ms + 2)),
+                persistent: true,
+                ..Exchange::default()
+            }],
+            ..HttpFacts::default()
+        };
+        build_connection(&tcp, &http)
+    }
+
+    fn pending(agg: &Aggregator) -> usize {
+        agg.pairs.values().map(|p| p.events.len()).sum()
+    }
+
+    #[test]
+    fn watermark_sweeps_as_records_arrive_in_order() {
+        let mut agg = Aggregator::default();
+        for id in 1..=20_000u64 {
+            let s = id as i64 * 10_000;
+            agg.add(&rec(id, s, s + 5));
+        }
+        // Only the events within the slack of the latest start remain.
+        assert!(pending(&agg) < 1_000, "{}", pending(&agg));
+        assert!(agg.watermark.pending.is_empty());
+        let (servers, _) = agg.finish();
+        let c = &servers[0].clients[0];
+        assert_eq!(
+            (c.http_connections, c.min_pool, c.approximate),
+            (20_000, 1, false)
+        );
+    }
+
+    #[test]
+    fn a_connection_open_all_along_caps_pending_events() {
+        let mut agg = Aggregator::default();
+        // Id 1 starts first and ends last: it holds the watermark back.
+        let n = 40_000u64;
+        for id in 2..=n {
+            let s = id as i64 * 10_000;
+            agg.add(&rec(id, s, s + 5));
+            assert!(pending(&agg) <= MAX_PAIR_PENDING_EVENTS + 8);
+        }
+        assert!(agg.watermark.pending.len() <= MAX_WATERMARK_PENDING);
+        agg.add(&rec(1, 0, n as i64 * 10_000 + 10));
+        let (servers, _) = agg.finish();
+        let c = &servers[0].clients[0];
+        assert_eq!(c.http_connections, n);
+        // Its events came after their time was swept early.
+        assert!(c.approximate);
+        // It was idle and reusable all along, so in truth every other
+        // connection missed it; the approximation can only undercount.
+        assert!(c.missed_reuse > 0 && c.missed_reuse < n);
+    }
+
+    #[test]
+    fn late_intervals_are_clipped_or_dropped_never_left_open() {
+        let mut p = PairAcc {
+            swept_to: Some(100),
+            ..PairAcc::default()
+        };
+        // Entirely before the swept point: dropped.
+        p.interval(Timestamp(10), Timestamp(50), IDLE_START, IDLE_END);
+        assert!(p.events.is_empty() && p.approximate);
+        // Straddling it: its start is clipped.
+        p.interval(Timestamp(10), Timestamp(150), IDLE_START, IDLE_END);
+        assert_eq!(p.events.len(), 2);
+        p.push(Timestamp(120), OPEN);
+        p.push(Timestamp(200), OPEN);
+        p.sweep(i64::MAX);
+        assert_eq!((p.idle, p.missed_reuse), (0, 1));
+    }
+}
