@@ -14,6 +14,9 @@ use std::sync::Arc;
 pub struct Config {
     pub tcp: TcpConfig,
     pub http: HttpConfig,
+    /// Which connections the report keeps (`--server`, `--client`,
+    /// `--only`); per-server records and the summary cover the same ones.
+    pub filter: report::ReportFilter,
 }
 
 impl Default for Config {
@@ -24,6 +27,7 @@ impl Default for Config {
                 ..TcpConfig::default()
             },
             http: HttpConfig::default(),
+            filter: report::ReportFilter::default(),
         }
     }
 }
@@ -48,7 +52,7 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn new(cfg: Config) -> Self {
-        let http_cfg = Arc::new(cfg.http);
+        let http_cfg = Arc::new(cfg.http.clone());
         let table = FlowTable::new(
             cfg.tcp,
             Box::new(move || HttpConn::new(Arc::clone(&http_cfg))),
@@ -57,7 +61,7 @@ impl Analyzer {
             table,
             capture: CaptureInfo::default(),
             skipped: [0; SkipReason::ALL.len()],
-            aggregator: Aggregator::default(),
+            aggregator: Aggregator::with_filter(cfg.filter),
             last_ts: Timestamp::ZERO,
         }
     }
@@ -96,12 +100,17 @@ impl Analyzer {
     }
 
     /// The next connection that ended, as a report record.
+    /// Connections the filter drops are still folded into the aggregator
+    /// (its missed-reuse sweep needs every id) but not returned.
     pub fn next_record(&mut self) -> Option<ConnectionRecord> {
-        let mut f = self.table.pop_finished()?;
-        f.handler.on_end(f.facts.end);
-        let rec = report::build_connection(&f.facts, f.handler.facts());
-        self.aggregator.add(&rec);
-        Some(rec)
+        loop {
+            let mut f = self.table.pop_finished()?;
+            f.handler.on_end(f.facts.end);
+            let rec = report::build_connection(&f.facts, f.handler.facts());
+            if self.aggregator.add(&rec) {
+                return Some(rec);
+            }
+        }
     }
 
     /// End of input: finish every open connection. Drain them with

@@ -3,6 +3,8 @@
 
 use clap::{Parser, ValueEnum};
 use keepwatch::report::Format;
+use keepwatch::report::{ExchangeDetail, Flag, HostPort, ReportFilter};
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -71,6 +73,25 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 128)]
     pub max_headers: usize,
 
+    /// Per-exchange detail in JSON/NDJSON: none, summary (counts and
+    /// timings per connection) or all (every exchange).
+    #[arg(long, value_name = "LEVEL", default_value = "all")]
+    pub exchanges: ExchangeDetail,
+
+    /// Report only connections to this server (an IP address, optionally
+    /// with :PORT; IPv6 as [addr]:port).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub server: Option<HostPort>,
+
+    /// Report only connections from this client IP address.
+    #[arg(long, value_name = "HOST")]
+    pub client: Option<IpAddr>,
+
+    /// Report only connections with this flag, e.g. keepalive_race
+    /// (repeatable: any of them).
+    #[arg(long, value_name = "FLAG")]
+    pub only: Vec<Flag>,
+
     /// Treat PORT as a server port when a connection is picked up
     /// mid-stream (repeatable).
     #[arg(long = "server-port", value_name = "PORT")]
@@ -103,6 +124,11 @@ impl Args {
         cfg.tcp.server_ports = self.server_ports.clone();
         cfg.http.max_head_bytes = self.max_head.max(16);
         cfg.http.max_headers = self.max_headers.max(1);
+        cfg.filter = ReportFilter {
+            server: self.server,
+            client: self.client,
+            only: self.only.clone(),
+        };
         cfg
     }
 }

@@ -56,6 +56,7 @@ fn run(args: &cli::Args) -> io::Result<ExitCode> {
         WriterOptions {
             verbose: args.verbose,
             color,
+            exchanges: args.exchanges,
             ..WriterOptions::default()
         },
     );
