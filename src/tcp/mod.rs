@@ -9,9 +9,20 @@
 //! connection ends (closed and lingered, reset, evicted, or the capture
 //! ended) it is handed out as a [`Finished`] with its [`TcpFacts`].
 
+mod conn;
 mod facts;
+mod hash;
+mod keepalive;
+mod reassembly;
+mod seq;
+mod state;
+mod table;
 
+pub use conn::{MAX_ACK_GAP, MAX_UNDECIDED_SEGMENTS};
 pub use facts::*;
+pub use keepalive::MAX_KEEPALIVE_INTERVALS;
+pub use state::TcpState;
+pub use table::FlowTable;
 
 use crate::decode::Segment;
 use crate::time::Timestamp;
@@ -100,64 +111,9 @@ impl Default for TcpConfig {
     }
 }
 
-/// A connection the TCP layer is done with.
+/// A connection the TCP layer is done with. Its handler has not been told
+/// [`StreamHandler::on_end`]: whoever takes it does that.
 pub struct Finished<H> {
     pub facts: TcpFacts,
     pub handler: H,
-}
-
-/// The table of tracked connections.
-pub struct FlowTable<H> {
-    cfg: TcpConfig,
-    factory: Box<dyn FnMut() -> H>,
-    finished: std::collections::VecDeque<Finished<H>>,
-}
-
-impl<H: StreamHandler> FlowTable<H> {
-    pub fn new(cfg: TcpConfig, factory: Box<dyn FnMut() -> H>) -> Self {
-        FlowTable {
-            cfg,
-            factory,
-            finished: Default::default(),
-        }
-    }
-
-    pub fn config(&self) -> &TcpConfig {
-        &self.cfg
-    }
-
-    /// Feed one segment.
-    pub fn handle(&mut self, seg: &Segment<'_>) {
-        let _ = (seg, &mut self.factory);
-    }
-
-    /// Let capture time advance to `now` (finishes lingering closed
-    /// connections). Called by [`FlowTable::handle`] too.
-    pub fn advance(&mut self, now: Timestamp) {
-        let _ = now;
-    }
-
-    /// The next connection that ended, in the order they ended.
-    pub fn pop_finished(&mut self) -> Option<Finished<H>> {
-        self.finished.pop_front()
-    }
-
-    /// End of capture: every connection still tracked is finished.
-    pub fn finish_all(&mut self, now: Timestamp) {
-        let _ = now;
-    }
-
-    /// Connections tracked now.
-    pub fn len(&self) -> usize {
-        0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Counters of limits hit so far (see [`LimitsHit`]).
-    pub fn limits_hit(&self) -> LimitsHit {
-        LimitsHit::default()
-    }
 }
