@@ -335,7 +335,11 @@ impl<H: StreamHandler> Conn<H> {
             || (len == 0 && !f.fin());
         if !skip {
             let base = *self.bases[s].get_or_insert(m.seq);
-            let data_seq = if f.syn() { m.seq.wrapping_add(1) } else { m.seq };
+            let data_seq = if f.syn() {
+                m.seq.wrapping_add(1)
+            } else {
+                m.seq
+            };
             let off = seq::offset(base, self.streams[s].next(), data_seq);
             let TcpFacts {
                 sides, anomalies, ..
@@ -354,7 +358,14 @@ impl<H: StreamHandler> Conn<H> {
                 max_total: env.cfg.max_buffer_total,
                 hits: &mut env.limits.max_buffer,
             };
-            let o = self.streams[s].segment(off, payload, m.missing as u64, f.fin(), &mut out, &mut budget);
+            let o = self.streams[s].segment(
+                off,
+                payload,
+                m.missing as u64,
+                f.fin(),
+                &mut out,
+                &mut budget,
+            );
             if o.retransmission {
                 anomalies.retransmissions += 1;
             }

@@ -38,7 +38,9 @@ pub(crate) enum ProbeKind {
     None,
     /// Zero-window probe; `new_byte` when it carries the next data byte
     /// (which then belongs to the stream).
-    ZeroWindow { new_byte: bool },
+    ZeroWindow {
+        new_byte: bool,
+    },
     Keepalive,
     /// Answers the peer's outstanding keepalive probe.
     KeepaliveAck,
@@ -121,7 +123,10 @@ mod tests {
     fn keepalive_ack_needs_an_outstanding_probe() {
         let mut prober = track(1000, 5000, 500);
         let answerer = track(5000, 1000, 500);
-        assert_eq!(classify(A, 5000, 1000, 0, &answerer, &prober), ProbeKind::None);
+        assert_eq!(
+            classify(A, 5000, 1000, 0, &answerer, &prober),
+            ProbeKind::None
+        );
         prober.probe_outstanding = true;
         assert_eq!(
             classify(A, 5000, 1000, 0, &answerer, &prober),

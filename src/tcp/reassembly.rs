@@ -67,7 +67,8 @@ pub(crate) struct Budget<'a> {
 
 impl Budget<'_> {
     fn fits(&self, n: usize) -> bool {
-        self.conn.saturating_add(n) <= self.max_conn && self.total.saturating_add(n) <= self.max_total
+        self.conn.saturating_add(n) <= self.max_conn
+            && self.total.saturating_add(n) <= self.max_total
     }
     fn take(&mut self, n: usize) {
         *self.conn = self.conn.saturating_add(n);
@@ -173,7 +174,9 @@ impl Reassembler {
         let at = |off: u64| -> &[u8] {
             // Offset `off` of the stream within `payload`.
             let i = off.saturating_sub(s).saturating_add(skip);
-            payload.get(usize::try_from(i).unwrap_or(usize::MAX)..).unwrap_or(&[])
+            payload
+                .get(usize::try_from(i).unwrap_or(usize::MAX)..)
+                .unwrap_or(&[])
         };
 
         // Compare with buffered first copies before anything moves.
@@ -305,7 +308,11 @@ impl Reassembler {
 
     /// End of this stream (RST, end of the connection): hand up whatever is
     /// held with its holes as gaps, the FIN if it was seen, and stop.
-    pub(crate) fn finish<H: StreamHandler>(&mut self, out: &mut Out<'_, H>, budget: &mut Budget<'_>) {
+    pub(crate) fn finish<H: StreamHandler>(
+        &mut self,
+        out: &mut Out<'_, H>,
+        budget: &mut Budget<'_>,
+    ) {
         if self.stopped {
             return;
         }
@@ -320,7 +327,12 @@ impl Reassembler {
     }
 
     /// Hand up buffered chunks that start before `limit`, holes as gaps.
-    fn flush_chunks<H: StreamHandler>(&mut self, limit: u64, out: &mut Out<'_, H>, budget: &mut Budget<'_>) {
+    fn flush_chunks<H: StreamHandler>(
+        &mut self,
+        limit: u64,
+        out: &mut Out<'_, H>,
+        budget: &mut Budget<'_>,
+    ) {
         while self.chunks.front().is_some_and(|c| c.start < limit) {
             let Some(c) = self.chunks.pop_front() else {
                 break;

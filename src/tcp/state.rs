@@ -74,6 +74,11 @@ pub(crate) fn transition(state: TcpState, role: Role, ev: &SegEvent) -> TcpState
                 // FIN-WAIT-1, from CLOSE-WAIT enters LAST-ACK.
                 s = match s {
                     Established | SynReceived | SynSent => FinWait1,
+                    // The observer put us in CLOSE-WAIT on seeing the peer's
+                    // FIN, but this FIN does not acknowledge it: we sent it
+                    // before the peer's arrived, a simultaneous close
+                    // (3.10.7.4: FIN-WAIT-1 receiving FIN enters CLOSING).
+                    CloseWait if !ev.acks_fin => Closing,
                     CloseWait => LastAck,
                     other => other,
                 };
