@@ -163,7 +163,7 @@ impl Reassembler {
         // Payload bytes to skip (those before offset 0), then the data range
         // [s, data_end) and the cut range [data_end, cut_end), all clipped to
         // the FIN.
-        let skip = u64::try_from(start.min(0).unsigned_abs()).unwrap_or(u64::MAX);
+        let skip = start.min(0).unsigned_abs();
         let s = u64::try_from(start.max(0)).unwrap_or(0);
         let limit = self.fin.unwrap_or(u64::MAX);
         let data_end = s.saturating_add(plen.saturating_sub(skip)).min(limit);
