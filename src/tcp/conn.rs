@@ -19,9 +19,10 @@ use crate::decode::{Endpoint, Segment, TcpFlags};
 /// direction is decided by port.
 pub const MAX_UNDECIDED_SEGMENTS: usize = 8;
 
-/// Largest forward jump of an ACK (bytes beyond what was handed up) taken
-/// as evidence of capture loss; larger jumps are treated as bogus ACK
-/// fields, not as gigabytes of lost data.
+/// Largest forward jump (bytes beyond what was handed up) of an ACK taken
+/// as evidence of capture loss, or of a segment taken as data behind a
+/// hole (2^30 is the largest window RFC 7323 allows); larger jumps are
+/// bogus sequence or ACK fields, not gigabytes of lost data.
 pub const MAX_ACK_GAP: i64 = 1 << 30;
 
 /// The parts of a segment the connection keeps; `Copy`, no payload.
@@ -333,7 +334,10 @@ impl<H: StreamHandler> Conn<H> {
             || keepalive
             || kind == ProbeKind::ZeroWindow { new_byte: false }
             || (len == 0 && !f.fin());
-        if !skip {
+        'reassembly: {
+            if skip {
+                break 'reassembly;
+            }
             let base = *self.bases[s].get_or_insert(m.seq);
             let data_seq = if f.syn() {
                 m.seq.wrapping_add(1)
@@ -341,6 +345,11 @@ impl<H: StreamHandler> Conn<H> {
                 m.seq
             };
             let off = seq::offset(base, self.streams[s].next(), data_seq);
+            // Far beyond anything a window allows: a bogus sequence number
+            // (or a base guessed wrong), not data to buffer behind a hole.
+            if off.saturating_sub(self.streams[s].next() as i64) > MAX_ACK_GAP {
+                break 'reassembly;
+            }
             let TcpFacts {
                 sides, anomalies, ..
             } = &mut self.facts;

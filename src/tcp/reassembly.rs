@@ -317,7 +317,11 @@ impl Reassembler {
             return;
         }
         self.flush_chunks(u64::MAX, out, budget);
-        let target = self.high.max(self.fin.unwrap_or(0));
+        // Bytes past the FIN are not part of the stream: drop them.
+        while let Some(c) = self.chunks.pop_front() {
+            self.release(&c, budget);
+        }
+        let target = self.fin.unwrap_or(self.high);
         if target > self.next {
             out.gap(target - self.next);
             self.next = target;
@@ -333,6 +337,7 @@ impl Reassembler {
         out: &mut Out<'_, H>,
         budget: &mut Budget<'_>,
     ) {
+        let limit = limit.min(self.fin.unwrap_or(u64::MAX));
         while self.chunks.front().is_some_and(|c| c.start < limit) {
             let Some(c) = self.chunks.pop_front() else {
                 break;
@@ -381,5 +386,229 @@ impl Reassembler {
                 out.handler.on_fin(out.dir, out.ts);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Events as text, and the raw bytes delivered.
+    #[derive(Default)]
+    struct Log(Vec<String>, Vec<u8>);
+
+    impl StreamHandler for Log {
+        fn on_data(&mut self, _: Direction, _: Timestamp, d: &[u8]) {
+            self.0.push(String::from_utf8_lossy(d).into_owned());
+            self.1.extend_from_slice(d);
+        }
+        fn on_gap(&mut self, _: Direction, _: Timestamp, n: u64) {
+            self.0.push(format!("<gap {n}>"));
+        }
+        fn on_fin(&mut self, _: Direction, _: Timestamp) {
+            self.0.push("<fin>".into());
+        }
+        fn on_rst(&mut self, _: Direction, _: Timestamp) {}
+        fn on_end(&mut self, _: Timestamp) {}
+    }
+
+    struct Rig {
+        r: Reassembler,
+        log: Log,
+        bytes: u64,
+        an: Anomalies,
+        conn: usize,
+        total: usize,
+        hits: u64,
+        max_conn: usize,
+    }
+
+    impl Rig {
+        fn new() -> Rig {
+            Rig {
+                r: Reassembler::default(),
+                log: Log::default(),
+                bytes: 0,
+                an: Anomalies::default(),
+                conn: 0,
+                total: 0,
+                hits: 0,
+                max_conn: usize::MAX,
+            }
+        }
+        fn parts(&mut self) -> (&mut Reassembler, Out<'_, Log>, Budget<'_>) {
+            let out = Out {
+                handler: &mut self.log,
+                dir: Direction::ToServer,
+                ts: Timestamp(0),
+                stream_bytes: &mut self.bytes,
+                anomalies: &mut self.an,
+            };
+            let budget = Budget {
+                conn: &mut self.conn,
+                total: &mut self.total,
+                max_conn: self.max_conn,
+                max_total: usize::MAX,
+                hits: &mut self.hits,
+            };
+            (&mut self.r, out, budget)
+        }
+        fn seg(&mut self, at: i64, d: &[u8]) -> Outcome {
+            let (r, mut o, mut b) = self.parts();
+            r.segment(at, d, 0, false, &mut o, &mut b)
+        }
+        fn fin(&mut self, at: i64) -> Outcome {
+            let (r, mut o, mut b) = self.parts();
+            r.segment(at, b"", 0, true, &mut o, &mut b)
+        }
+        fn ack(&mut self, a: u64) {
+            let (r, mut o, mut b) = self.parts();
+            r.acked(a, &mut o, &mut b)
+        }
+        fn finish(&mut self) {
+            let (r, mut o, mut b) = self.parts();
+            r.finish(&mut o, &mut b)
+        }
+        fn text(&self) -> String {
+            self.log.0.concat()
+        }
+    }
+
+    #[test]
+    fn in_order_pieces_are_handed_up_as_they_come() {
+        let mut g = Rig::new();
+        assert!(g.seg(0, b"abc").new_data);
+        g.seg(3, b"de");
+        assert_eq!(g.log.0, ["abc", "de"]);
+        assert_eq!(g.conn, 0, "nothing buffered");
+    }
+
+    #[test]
+    fn hole_filled_drains_the_buffer() {
+        let mut g = Rig::new();
+        let o = g.seg(3, b"def");
+        assert!(o.out_of_order && !o.retransmission);
+        assert_eq!(g.conn, 3);
+        g.seg(0, b"abc");
+        assert_eq!(g.text(), "abcdef");
+        assert_eq!(g.conn, 0);
+        assert_eq!(g.total, 0);
+    }
+
+    #[test]
+    fn fin_waits_for_the_data_before_it() {
+        let mut g = Rig::new();
+        g.fin(6);
+        g.seg(3, b"def");
+        assert_eq!(g.text(), "");
+        g.seg(0, b"abc");
+        assert_eq!(g.text(), "abcdef<fin>");
+        // A retransmitted FIN is a retransmission and nothing more.
+        assert!(g.fin(6).retransmission);
+        assert_eq!(g.text(), "abcdef<fin>");
+    }
+
+    #[test]
+    fn data_past_the_fin_is_dropped_and_released() {
+        let mut g = Rig::new();
+        g.seg(10, b"late");
+        g.fin(5);
+        g.seg(0, b"abcdefgh");
+        assert_eq!(g.text(), "abcde<fin>");
+        g.finish();
+        assert_eq!(g.text(), "abcde<fin>");
+        assert_eq!((g.conn, g.total), (0, 0));
+    }
+
+    #[test]
+    fn ack_past_a_hole_declares_the_gap_and_delivers_behind_it() {
+        let mut g = Rig::new();
+        g.seg(0, b"ab");
+        g.seg(5, b"fg");
+        g.ack(4); // inside the hole: only the part before it
+        assert_eq!(g.text(), "ab<gap 2>");
+        g.ack(9);
+        assert_eq!(g.text(), "ab<gap 2><gap 1>fg<gap 2>");
+        assert_eq!(g.an.gaps, 3);
+        assert_eq!(g.an.gap_bytes, 5);
+        // Old ACKs change nothing.
+        g.ack(3);
+        assert_eq!(g.an.gaps, 3);
+    }
+
+    #[test]
+    fn negative_offsets_are_before_the_stream() {
+        let mut g = Rig::new();
+        let o = g.seg(-2, b"xxab");
+        assert!(o.retransmission);
+        assert_eq!(g.text(), "ab");
+    }
+
+    #[test]
+    fn snaplen_cut_out_of_order_stays_a_hole_until_acked() {
+        let mut g = Rig::new();
+        {
+            let (r, mut o, mut b) = g.parts();
+            r.segment(4, b"ef", 3, false, &mut o, &mut b);
+        }
+        g.seg(0, b"abcd");
+        assert_eq!(g.text(), "abcdef");
+        g.ack(9);
+        assert_eq!(g.text(), "abcdef<gap 3>");
+    }
+
+    /// A deterministic shuffle of overlapping, duplicated segments always
+    /// gives back the original stream, with no gap.
+    #[test]
+    fn random_segmentation_order_and_duplicates() {
+        let stream: Vec<u8> = (0..500u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n.max(1)
+        };
+        for _ in 0..300 {
+            let mut segs = Vec::new();
+            let mut at = 0u64;
+            while at < stream.len() as u64 {
+                let len = 1 + rnd(40);
+                let end = (at + len).min(stream.len() as u64);
+                segs.push((at, end));
+                // Sometimes an overlapping copy too.
+                if rnd(3) == 0 {
+                    let s = at.saturating_sub(rnd(10));
+                    let e = (end + rnd(10)).min(stream.len() as u64);
+                    segs.push((s, e));
+                }
+                at = end;
+            }
+            for i in (1..segs.len()).rev() {
+                let j = rnd(i as u64 + 1) as usize;
+                segs.swap(i, j);
+            }
+            let mut g = Rig::new();
+            for (s, e) in segs {
+                g.seg(s as i64, &stream[s as usize..e as usize]);
+            }
+            assert_eq!(g.log.1, stream);
+            assert_eq!(g.an.gaps, 0);
+            assert_eq!(g.an.overlap_conflicts, 0);
+            assert_eq!(g.conn, 0);
+        }
+    }
+
+    #[test]
+    fn cap_flushes_with_gaps() {
+        let mut g = Rig::new();
+        g.max_conn = 4;
+        g.seg(2, b"cd");
+        g.seg(6, b"gh");
+        assert_eq!(g.hits, 0);
+        g.seg(10, b"kl");
+        assert_eq!(g.hits, 1);
+        assert_eq!(g.text(), "<gap 2>cd<gap 2>gh<gap 2>kl");
+        assert_eq!(g.conn, 0);
     }
 }

@@ -204,6 +204,27 @@ mod tests {
     }
 
     #[test]
+    fn crossing_fin_seen_from_the_middle_is_simultaneous() {
+        // The observer sees the client's FIN first and puts the server in
+        // CLOSE-WAIT; the server's FIN does not acknowledge it, so it was
+        // sent before the client's FIN arrived.
+        let fin = ev(|e| {
+            e.fin = true;
+            e.ack = true
+        });
+        let mut s = transition(Established, Received, &fin);
+        assert_eq!(s, CloseWait);
+        s = transition(s, Sent, &fin);
+        assert_eq!(s, Closing);
+        let fin_acking = ev(|e| {
+            e.fin = true;
+            e.ack = true;
+            e.acks_fin = true
+        });
+        assert_eq!(transition(CloseWait, Sent, &fin_acking), LastAck);
+    }
+
+    #[test]
     fn rst_closes_every_state() {
         let rst = ev(|e| e.rst = true);
         for s in [
