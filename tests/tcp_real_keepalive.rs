@@ -13,6 +13,16 @@
 //! flags frames 8, 10, 12, 14 (stream 0) and 27, 28, 29 (stream 1), and
 //! `tcp.analysis.keep_alive_ack` frames 9, 11, 13, 15: the same counts as
 //! below, and `tcp.connection.fin_active` marks frame 16 (the client).
+//!
+//! `ZW_ROWS` is a third capture on the same pair: the server sets
+//! SO_RCVBUF 4096 and never reads, the client (keepalive on, idle 1 s)
+//! writes until the window closes; the kernel then sends zero-window probes
+//! (0 bytes at snd_una - 1, backing off) and the server finally resets.
+//! Payload bytes were all `x`; only their count is kept. tshark 4.0 flags
+//! the four probes (frames 10, 12, 13, 15) as `tcp.analysis.keep_alive`,
+//! because its keep-alive test does not look at the peer's zero window;
+//! keepwatch counts them as zero-window probes and not as keepalive (a
+//! deliberate difference: Linux sends no keepalive while data is queued).
 
 mod tcp_common;
 use keepwatch::tcp::*;
@@ -394,6 +404,226 @@ const ROWS: &[Row] = &[
     ),
 ];
 
+type LenRow = (
+    i64,
+    &'static str,
+    u16,
+    &'static str,
+    u16,
+    u32,
+    u32,
+    u16,
+    u16,
+    usize,
+);
+
+const ZW_ROWS: &[LenRow] = &[
+    (
+        1795315922400043000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202483783,
+        0,
+        0x002,
+        64240,
+        0,
+    ),
+    (
+        1795315922400070000,
+        "10.77.0.2",
+        9103,
+        "10.77.0.1",
+        59700,
+        2530341420,
+        202483784,
+        0x012,
+        2896,
+        0,
+    ),
+    (
+        1795315922400083000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202483784,
+        2530341421,
+        0x010,
+        63,
+        0,
+    ),
+    (
+        1795315922400250000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202483784,
+        2530341421,
+        0x010,
+        63,
+        1448,
+    ),
+    (
+        1795315922400254000,
+        "10.77.0.2",
+        9103,
+        "10.77.0.1",
+        59700,
+        2530341421,
+        202485232,
+        0x010,
+        2896,
+        0,
+    ),
+    (
+        1795315922400257000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202485232,
+        2530341421,
+        0x018,
+        63,
+        1448,
+    ),
+    (
+        1795315922400269000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202486680,
+        2530341421,
+        0x010,
+        63,
+        1448,
+    ),
+    (
+        1795315922404504000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202486680,
+        2530341421,
+        0x010,
+        63,
+        1448,
+    ),
+    (
+        1795315922440514000,
+        "10.77.0.2",
+        9103,
+        "10.77.0.1",
+        59700,
+        2530341421,
+        202488128,
+        0x010,
+        0,
+        0,
+    ),
+    (
+        1795315922652506000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202488127,
+        2530341421,
+        0x010,
+        63,
+        0,
+    ),
+    (
+        1795315922652539000,
+        "10.77.0.2",
+        9103,
+        "10.77.0.1",
+        59700,
+        2530341421,
+        202488128,
+        0x010,
+        0,
+        0,
+    ),
+    (
+        1795315923100510000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202488127,
+        2530341421,
+        0x010,
+        63,
+        0,
+    ),
+    (
+        1795315923964510000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202488127,
+        2530341421,
+        0x010,
+        63,
+        0,
+    ),
+    (
+        1795315923964545000,
+        "10.77.0.2",
+        9103,
+        "10.77.0.1",
+        59700,
+        2530341421,
+        202488128,
+        0x010,
+        0,
+        0,
+    ),
+    (
+        1795315925660507000,
+        "10.77.0.1",
+        59700,
+        "10.77.0.2",
+        9103,
+        202488127,
+        2530341421,
+        0x010,
+        63,
+        0,
+    ),
+    (
+        1795315925660533000,
+        "10.77.0.2",
+        9103,
+        "10.77.0.1",
+        59700,
+        2530341421,
+        202488128,
+        0x010,
+        0,
+        0,
+    ),
+    (
+        1795315928400348000,
+        "10.77.0.2",
+        9103,
+        "10.77.0.1",
+        59700,
+        2530341421,
+        202488128,
+        0x014,
+        2896,
+        0,
+    ),
+];
+
 fn run() -> Vec<Finished<Rec>> {
     let mut sim = Sim::new(Sim::default_cfg());
     for &(ts, s, sp, d, dp, seq, ack, flags, win, payload) in ROWS {
@@ -467,4 +697,33 @@ fn linux_dead_peer_probes_unanswered_then_rst() {
     assert_eq!(t.end_state, EndState::Reset);
     assert_eq!(t.first_rst.unwrap().by, Side::Client);
     assert_eq!(t.time_wait, Sides::None);
+}
+
+#[test]
+fn linux_zero_window_probes_are_not_keepalive() {
+    let mut sim = Sim::new(Sim::default_cfg());
+    for &(ts, s, sp, d, dp, seq, ack, flags, win, len) in ZW_ROWS {
+        let mut p = Pkt::new(ep(s, sp), ep(d, dp));
+        p.ts = ts;
+        p.seq = seq;
+        p.ack = ack;
+        p.flags = flags;
+        p.window = win;
+        p.payload = vec![b'x'; len];
+        sim.feed(&p);
+    }
+    sim.end(ZW_ROWS[ZW_ROWS.len() - 1].0);
+    assert_eq!(sim.done.len(), 1);
+    let c = &sim.done[0];
+    let t = &c.facts;
+    assert_eq!(t.anomalies.zero_window_probes, 4);
+    assert_eq!(t.sides[0].keepalive, KeepaliveFacts::default());
+    assert_eq!(t.sides[1].keepalive, KeepaliveFacts::default());
+    // Frame 8 repeats frame 7 (the receive buffer dropped it, see the SACK).
+    assert_eq!(t.anomalies.retransmissions, 1);
+    assert_eq!(t.anomalies.gaps, 0);
+    assert_eq!(t.sides[0].stream_bytes, 3 * 1448);
+    assert_eq!(c.handler.stream(TO_S), vec![b'x'; 3 * 1448]);
+    assert_eq!(t.end_state, EndState::Reset);
+    assert_eq!(t.first_rst.unwrap().by, Side::Server);
 }
