@@ -143,6 +143,8 @@ fn keepalive_picked_up_mid_stream() {
     assert_eq!(t.sides[0].keepalive.acks, 3);
     assert_eq!(t.sides[0].packets, 4);
     assert!(c.handler.events.is_empty());
+    // Only probes after the first ACK: the silence runs to the last one.
+    assert_eq!(t.idle_max_ns, 180 * SEC as u64);
 }
 
 #[test]

@@ -188,8 +188,8 @@ impl<H: StreamHandler> Conn<H> {
                     *slot = Some(m);
                     self.npending += 1;
                 }
-                self.last_ts = self.last_ts.max(m.ts);
-                self.facts.end = self.last_ts;
+                // Time is clamped when the segment is replayed, not now.
+                self.facts.end = self.facts.end.max(m.ts);
                 return;
             }
             self.decide(&m, seg.payload, env.cfg);
@@ -516,6 +516,9 @@ impl<H: StreamHandler> Conn<H> {
             self.replay(env);
         }
         let ts = self.last_ts;
+        // A silence broken only by keepalive probes runs to the last segment.
+        let idle = self.last_activity.nanos_until_saturating(ts);
+        self.facts.idle_max_ns = self.facts.idle_max_ns.max(idle);
         self.flush_stream(0, None, ts, env);
         self.flush_stream(1, None, ts, env);
         for i in 0..2 {
