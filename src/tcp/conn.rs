@@ -60,12 +60,25 @@ pub(crate) struct Env<'a> {
     pub limits: &'a mut LimitsHit,
 }
 
+/// A segment without payload waiting for the direction: what [`Meta`]
+/// holds, with the endpoints reduced to one bit.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    ts: Timestamp,
+    /// Sent by the sender of the connection's first segment.
+    from_first: bool,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    window: u16,
+}
+
 pub(crate) struct Conn<H> {
     pub facts: TcpFacts,
     pub handler: H,
     decided: bool,
-    pending: [Option<Meta>; MAX_UNDECIDED_SEGMENTS],
-    npending: usize,
+    /// Allocated only for connections picked up without SYN or payload.
+    pending: Vec<Pending>,
     /// Indexed by the sender's [`Direction::index`] (0: client's bytes).
     streams: [Reassembler; 2],
     /// Sequence number of each direction's offset 0.
@@ -143,8 +156,7 @@ impl<H: StreamHandler> Conn<H> {
             },
             handler,
             decided: false,
-            pending: [None; MAX_UNDECIDED_SEGMENTS],
-            npending: 0,
+            pending: Vec::new(),
             streams: Default::default(),
             bases: [None; 2],
             isn: [None; 2],
@@ -183,17 +195,26 @@ impl<H: StreamHandler> Conn<H> {
         let m = Meta::of(seg);
         if !self.decided {
             let waits = seg.seq_len() == 0 && !m.flags.rst();
-            if waits && self.npending < MAX_UNDECIDED_SEGMENTS {
-                if let Some(slot) = self.pending.get_mut(self.npending) {
-                    *slot = Some(m);
-                    self.npending += 1;
+            if waits && self.pending.len() < MAX_UNDECIDED_SEGMENTS {
+                if self.pending.capacity() == 0 {
+                    self.pending.reserve_exact(MAX_UNDECIDED_SEGMENTS);
                 }
+                // Before the decision `facts.client` is the first sender.
+                self.pending.push(Pending {
+                    ts: m.ts,
+                    from_first: m.src == self.facts.client,
+                    seq: m.seq,
+                    ack: m.ack,
+                    flags: m.flags,
+                    window: m.window,
+                });
                 // Time is clamped when the segment is replayed, not now.
                 self.facts.end = self.facts.end.max(m.ts);
                 return;
             }
+            let first = (self.facts.client, self.facts.server);
             self.decide(&m, seg.payload, env.cfg);
-            self.replay(env);
+            self.replay(first, env);
         }
         self.process(&m, seg.payload, env);
     }
@@ -238,13 +259,27 @@ impl<H: StreamHandler> Conn<H> {
         };
     }
 
-    /// Feed the segments that waited for the direction.
-    fn replay(&mut self, env: &mut Env<'_>) {
-        let n = std::mem::take(&mut self.npending);
-        for i in 0..n {
-            if let Some(m) = self.pending.get_mut(i).and_then(Option::take) {
-                self.process(&m, &[], env);
-            }
+    /// Feed the segments that waited for the direction; `first` is the
+    /// (source, destination) of the connection's first segment.
+    fn replay(&mut self, first: (Endpoint, Endpoint), env: &mut Env<'_>) {
+        let pending = std::mem::take(&mut self.pending);
+        for p in &pending {
+            let (src, dst) = if p.from_first {
+                first
+            } else {
+                (first.1, first.0)
+            };
+            let m = Meta {
+                ts: p.ts,
+                src,
+                dst,
+                seq: p.seq,
+                ack: p.ack,
+                flags: p.flags,
+                window: p.window,
+                missing: 0,
+            };
+            self.process(&m, &[], env);
         }
     }
 
@@ -506,14 +541,11 @@ impl<H: StreamHandler> Conn<H> {
     /// `evicted` marks an end forced by the table being full.
     pub(crate) fn finish(&mut self, evicted: bool, env: &mut Env<'_>) {
         if !self.decided {
-            if let Some(m) = self.pending.first().copied().flatten() {
-                let server = server_by_port(m.src, m.dst, &env.cfg.server_ports);
-                let client = if server == m.src { m.dst } else { m.src };
-                self.set_direction(client, server, DirectionEvidence::Port);
-            } else {
-                self.decided = true;
-            }
-            self.replay(env);
+            let first = (self.facts.client, self.facts.server);
+            let server = server_by_port(first.0, first.1, &env.cfg.server_ports);
+            let client = if server == first.0 { first.1 } else { first.0 };
+            self.set_direction(client, server, DirectionEvidence::Port);
+            self.replay(first, env);
         }
         let ts = self.last_ts;
         // A silence broken only by keepalive probes runs to the last segment.
@@ -551,5 +583,39 @@ impl<H: StreamHandler> Conn<H> {
         } else {
             EndState::Open
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Null;
+    impl StreamHandler for Null {
+        fn on_data(&mut self, _: Direction, _: Timestamp, _: &[u8]) {}
+        fn on_gap(&mut self, _: Direction, _: Timestamp, _: u64) {}
+        fn on_fin(&mut self, _: Direction, _: Timestamp) {}
+        fn on_rst(&mut self, _: Direction, _: Timestamp) {}
+        fn on_end(&mut self, _: Timestamp) {}
+    }
+
+    /// Memory per tracked connection (before the handler's own), kept in
+    /// check: a million of them is the default table size.
+    #[test]
+    fn connection_state_stays_small() {
+        let size = std::mem::size_of::<Conn<Null>>();
+        assert!(size <= 1024, "Conn is {size} bytes");
+    }
+
+    #[test]
+    fn server_by_port_rules() {
+        let e = |port| Endpoint {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port,
+        };
+        assert_eq!(server_by_port(e(80), e(9000), &[9000]), e(9000));
+        assert_eq!(server_by_port(e(5000), e(443), &[]), e(443));
+        assert_eq!(server_by_port(e(40000), e(8080), &[]), e(8080));
+        assert_eq!(server_by_port(e(7), e(7), &[]), e(7));
     }
 }
