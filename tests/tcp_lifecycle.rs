@@ -438,3 +438,32 @@ fn idle_max_is_the_longest_silence() {
     let t = Sim::run_one(&p).facts;
     assert_eq!(t.idle_max_ns, 30 * SEC as u64 + MS as u64);
 }
+
+#[test]
+fn mid_stream_stream_starts_at_the_peers_ack() {
+    // The server's ACK shows where the client's stream stands; the
+    // client's first segments arrive reordered: nothing is lost.
+    let mut f = Flow::between(ep("10.0.0.1", 40000), ep("10.0.0.2", 80), 1000, 5000);
+    let ack = f.s_ack();
+    let a = f.c_data(b"GET /a");
+    let b = f.c_data(b" HTTP/1.1\r\n");
+    let c = run_cfg(mid_cfg(), &[ack.clone(), b.clone(), a.clone()]);
+    assert_eq!(c.handler.text(TO_S), "GET /a HTTP/1.1\r\n");
+    assert_eq!(c.facts.anomalies.retransmissions, 0);
+
+    // If the first part never shows up it is a gap, not silence.
+    let c = run_cfg(mid_cfg(), &[ack.clone(), b.clone()]);
+    assert_eq!(c.handler.text(TO_S), "<gap 6> HTTP/1.1\r\n");
+
+    // Bytes the receiver already acknowledged are old: a Windows
+    // keepalive's garbage byte at ack - 1 never reaches the stream.
+    let mut probe = Pkt::new(f.c, f.s);
+    probe.seq = ack.ack.wrapping_sub(1);
+    probe.ack = ack.seq;
+    probe.payload = vec![0];
+    probe.ts = ack.ts + MS;
+    let mut later = a.clone();
+    later.ts = ack.ts + 2 * MS;
+    let c = run_cfg(mid_cfg(), &[ack, probe, later]);
+    assert_eq!(c.handler.text(TO_S), "GET /a");
+}

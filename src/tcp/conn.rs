@@ -373,7 +373,23 @@ impl<H: StreamHandler> Conn<H> {
             if skip {
                 break 'reassembly;
             }
-            let base = *self.bases[s].get_or_insert(m.seq);
+            let base = match self.bases[s] {
+                Some(b) => b,
+                None => {
+                    // Picked up mid-stream: the stream starts where the
+                    // peer's ACK says the receiver stands, if it was seen.
+                    // Bytes before it were received already (older copies,
+                    // or a keepalive's garbage byte); bytes between it and
+                    // this segment were sent but not seen (a hole).
+                    let near = |a: u32| (m.seq.wrapping_sub(a) as i32 as i64).abs() <= MAX_ACK_GAP;
+                    let b = match self.track[r].last_ack {
+                        Some(a) if near(a) => a,
+                        _ => m.seq,
+                    };
+                    self.bases[s] = Some(b);
+                    b
+                }
+            };
             let data_seq = if f.syn() {
                 m.seq.wrapping_add(1)
             } else {
