@@ -145,9 +145,12 @@ pub struct TcpConfig {
     /// Connections tracked at once; when full the least recently active one
     /// is finished with end state `evicted`.
     pub max_connections: usize,
-    /// Out-of-order bytes buffered per connection (both directions).
+    /// Out-of-order bytes buffered per connection (both directions). When
+    /// a segment would exceed it, the connection's buffered bytes are handed
+    /// up with their holes as gaps (counted in [`LimitsHit::max_buffer`]).
     pub max_buffer_per_connection: usize,
-    /// Out-of-order bytes buffered across all connections.
+    /// Out-of-order bytes buffered across all connections; hitting it
+    /// flushes the connection that needs room, as above.
     pub max_buffer_total: usize,
     /// Ports that are servers, for connections picked up mid-stream.
     pub server_ports: Vec<u16>,
