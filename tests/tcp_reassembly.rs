@@ -174,16 +174,36 @@ fn capture_loss_with_peer_ack_beyond_the_hole() {
     let _lost = f.c_data(b"bbbbbb"); // never captured
     p.push(f.c_data(b"cccc"));
     p.push(f.s_ack()); // acks all 14 bytes
+    f.at(f.t + 100 * MS);
     p.push(f.c_data(b"dd"));
     let c = Sim::run_one(&p);
     assert_eq!(c.handler.text(TO_S), "aaaa<gap 6>ccccdd");
-    // The gap comes when the ACK shows it, not at the end.
+    // The gap is declared by the first segment after the reorder window,
+    // before that segment's own bytes.
     let gap_at = c.handler.events.iter().position(|e| *e == Ev::Gap(TO_S, 6));
     assert_eq!(gap_at, Some(1));
-    assert_eq!(c.handler.times[1], p[5].ts);
+    assert_eq!(c.handler.times[1], p[6].ts);
     assert_eq!(c.facts.anomalies.gaps, 1);
     assert_eq!(c.facts.anomalies.gap_bytes, 6);
     assert_eq!(c.facts.sides[0].stream_bytes, 10);
+}
+
+#[test]
+fn ack_written_before_its_data_is_not_loss() {
+    // A multi-queue capture wrote the server's ACK before the client's
+    // segment it acknowledges, with a timestamp slightly earlier.
+    let mut f = Flow::new(100, 200);
+    let mut p = f.handshake().to_vec();
+    let data = f.c_data(b"request");
+    let mut ack = f.s_ack();
+    ack.ts = data.ts - 50_000;
+    p.push(ack);
+    p.push(data);
+    p.push(f.s_data(b"response"));
+    let c = Sim::run_one(&p);
+    assert_eq!(c.handler.text(TO_S), "request");
+    assert_eq!(c.facts.anomalies.gaps, 0);
+    assert_eq!(c.facts.anomalies.retransmissions, 0);
 }
 
 #[test]

@@ -297,6 +297,12 @@ impl<H: StreamHandler> Conn<H> {
             side.packets += 1;
             side.bytes = side.bytes.saturating_add(len);
         }
+        // Holes the peers acknowledged long enough ago become gaps.
+        for i in 0..2 {
+            if self.streams[i].has_acked_hole() {
+                self.flush_stream(i, Some(ts), ts, env);
+            }
+        }
 
         // Probes first: they never reach the stream.
         let kind = keepalive::classify(f, m.seq, m.ack, len, &self.track[s], &self.track[r]);
@@ -450,7 +456,7 @@ impl<H: StreamHandler> Conn<H> {
                 let a = seq::offset(base, next, m.ack);
                 let jump = a.saturating_sub(next as i64);
                 if jump > 0 && jump <= MAX_ACK_GAP {
-                    self.flush_stream(r, Some(a as u64), ts, env);
+                    self.streams[r].peer_acked(a as u64, ts);
                 }
             }
         }
@@ -520,9 +526,15 @@ impl<H: StreamHandler> Conn<H> {
         self.last_probe[s] = Some(ts);
     }
 
-    /// Flush direction `i`: up to the acknowledged offset `acked`, or
-    /// entirely (end of the stream) when `None`.
-    fn flush_stream(&mut self, i: usize, acked: Option<u64>, ts: Timestamp, env: &mut Env<'_>) {
+    /// Settle direction `i`'s acknowledged holes as of `settle_at`, or
+    /// flush it entirely (end of the stream) when `None`.
+    fn flush_stream(
+        &mut self,
+        i: usize,
+        settle_at: Option<Timestamp>,
+        ts: Timestamp,
+        env: &mut Env<'_>,
+    ) {
         let TcpFacts {
             sides, anomalies, ..
         } = &mut self.facts;
@@ -546,8 +558,8 @@ impl<H: StreamHandler> Conn<H> {
         let Some(stream) = self.streams.get_mut(i) else {
             return;
         };
-        match acked {
-            Some(a) => stream.acked(a, &mut out, &mut budget),
+        match settle_at {
+            Some(now) => stream.settle(now, &mut out, &mut budget),
             None => stream.finish(&mut out, &mut budget),
         }
     }

@@ -52,8 +52,10 @@
 //!   conflicting retransmission of delivered data is counted as a
 //!   retransmission only.
 //! - **Gaps.** Bytes the capture missed are always handed up as
-//!   [`StreamHandler::on_gap`]: when the peer acknowledges past them (up to
-//!   [`MAX_ACK_GAP`]), when the snaplen cut them, when a buffer cap forces a
+//!   [`StreamHandler::on_gap`]: when the peer acknowledged past them (up to
+//!   [`MAX_ACK_GAP`]) and they did not show up within
+//!   [`ACK_REORDER_WINDOW_NS`] of capture time (multi-queue captures can
+//!   write a segment after its ACK), when the snaplen cut them, when a buffer cap forces a
 //!   flush (counted in [`LimitsHit::max_buffer`]), and at RST or the end of
 //!   the connection.
 //! - **Counting.** `retransmissions` counts segments (and repeated SYNs and
@@ -81,6 +83,7 @@ mod table;
 pub use conn::{MAX_ACK_GAP, MAX_UNDECIDED_SEGMENTS};
 pub use facts::*;
 pub use keepalive::MAX_KEEPALIVE_INTERVALS;
+pub use reassembly::ACK_REORDER_WINDOW_NS;
 pub use state::TcpState;
 pub use table::FlowTable;
 

@@ -115,7 +115,17 @@ pub(crate) struct Reassembler {
     stopped: bool,
     chunks: VecDeque<Chunk>,
     buffered: usize,
+    /// The peer acknowledged bytes up to `.0`, beyond `next`, first at
+    /// `.1`: a hole the capture missed, declared once the reorder window
+    /// has passed without the bytes showing up.
+    acked_hole: Option<(u64, Timestamp)>,
 }
+
+/// How long (capture time) bytes acknowledged by the peer may still show
+/// up before they are declared a gap. A capture from a multi-queue NIC can
+/// write a segment after the ACK that answers it; the ACK alone does not
+/// prove the capture lost the bytes.
+pub const ACK_REORDER_WINDOW_NS: i64 = 5_000_000;
 
 impl Reassembler {
     pub(crate) fn next(&self) -> u64 {
@@ -277,14 +287,9 @@ impl Reassembler {
         res
     }
 
-    /// The peer acknowledged everything before offset `acked`: bytes the
-    /// capture never saw are a gap. Returns whether a gap was declared.
-    pub(crate) fn acked<H: StreamHandler>(
-        &mut self,
-        acked: u64,
-        out: &mut Out<'_, H>,
-        budget: &mut Budget<'_>,
-    ) {
+    /// The peer acknowledged everything before offset `acked` (at `ts`):
+    /// bytes the capture has not seen by then are a hole to settle later.
+    pub(crate) fn peer_acked(&mut self, acked: u64, ts: Timestamp) {
         if self.stopped {
             return;
         }
@@ -294,6 +299,46 @@ impl Reassembler {
             None => acked,
         };
         if limit <= self.next {
+            return;
+        }
+        self.acked_hole = Some(match self.acked_hole {
+            Some((l, at)) => (l.max(limit), at),
+            None => (limit, ts),
+        });
+    }
+
+    /// At capture time `now`: bytes the peer acknowledged more than
+    /// [`ACK_REORDER_WINDOW_NS`] ago and that never showed up are a gap.
+    pub(crate) fn settle<H: StreamHandler>(
+        &mut self,
+        now: Timestamp,
+        out: &mut Out<'_, H>,
+        budget: &mut Budget<'_>,
+    ) {
+        let Some((limit, at)) = self.acked_hole else {
+            return;
+        };
+        if limit <= self.next {
+            self.acked_hole = None;
+        } else if now.0.saturating_sub(at.0) >= ACK_REORDER_WINDOW_NS {
+            self.acked_hole = None;
+            self.flush_to(limit, out, budget);
+        }
+    }
+
+    pub(crate) fn has_acked_hole(&self) -> bool {
+        self.acked_hole.is_some()
+    }
+
+    /// Everything before `limit` was sent: hand up what is held, the rest
+    /// as gaps.
+    fn flush_to<H: StreamHandler>(
+        &mut self,
+        limit: u64,
+        out: &mut Out<'_, H>,
+        budget: &mut Budget<'_>,
+    ) {
+        if self.stopped || limit <= self.next {
             return;
         }
         self.flush_chunks(limit, out, budget);
@@ -315,6 +360,9 @@ impl Reassembler {
     ) {
         if self.stopped {
             return;
+        }
+        if let Some((limit, _)) = self.acked_hole.take() {
+            self.flush_to(limit, out, budget);
         }
         self.flush_chunks(u64::MAX, out, budget);
         // Bytes past the FIN are not part of the stream: drop them.
@@ -461,9 +509,11 @@ mod tests {
             let (r, mut o, mut b) = self.parts();
             r.segment(at, b"", 0, true, &mut o, &mut b)
         }
+        /// The peer acknowledges `a`, and the reorder window passes.
         fn ack(&mut self, a: u64) {
+            self.r.peer_acked(a, Timestamp(0));
             let (r, mut o, mut b) = self.parts();
-            r.acked(a, &mut o, &mut b)
+            r.settle(Timestamp(ACK_REORDER_WINDOW_NS), &mut o, &mut b)
         }
         fn finish(&mut self) {
             let (r, mut o, mut b) = self.parts();
@@ -534,6 +584,34 @@ mod tests {
         // Old ACKs change nothing.
         g.ack(3);
         assert_eq!(g.an.gaps, 3);
+    }
+
+    #[test]
+    fn bytes_acknowledged_before_they_are_seen_are_not_a_gap_yet() {
+        let mut g = Rig::new();
+        g.seg(0, b"ab");
+        g.r.peer_acked(6, Timestamp(0));
+        {
+            let (r, mut o, mut b) = g.parts();
+            r.settle(Timestamp(ACK_REORDER_WINDOW_NS - 1), &mut o, &mut b);
+        }
+        g.seg(2, b"cdef"); // written after the ACK by another queue
+        {
+            let (r, mut o, mut b) = g.parts();
+            r.settle(Timestamp(ACK_REORDER_WINDOW_NS * 10), &mut o, &mut b);
+        }
+        assert_eq!(g.text(), "abcdef");
+        assert_eq!(g.an.gaps, 0);
+        assert!(!g.r.has_acked_hole());
+    }
+
+    #[test]
+    fn an_acked_hole_is_settled_at_the_end() {
+        let mut g = Rig::new();
+        g.seg(0, b"ab");
+        g.r.peer_acked(5, Timestamp(0));
+        g.finish();
+        assert_eq!(g.text(), "ab<gap 3>");
     }
 
     #[test]
