@@ -202,7 +202,9 @@ impl<H: StreamHandler> FlowTable<H> {
     }
 
     fn insert(&mut self, key: FlowKey, seg: &Segment<'_>, port_reuse: bool) -> u32 {
-        if self.map.len() >= self.cfg.max_connections.max(1) && self.head != NIL {
+        // Slots are indexed by u32 (NIL excluded); no table gets near that.
+        let cap = self.cfg.max_connections.clamp(1, (NIL - 1) as usize);
+        if self.map.len() >= cap && self.head != NIL {
             // Full: the least recently active connection makes room. One
             // that already closed loses nothing and keeps its end state.
             let victim = self.head;
