@@ -11,6 +11,14 @@
 //!   has acknowledged, and the ACK equals the sender's previous ACK;
 //! - keepalive ACK: the peer's pure ACK (no payload, no SYN/FIN/RST) of
 //!   exactly `next`, while one of the sender's probes is unanswered.
+//!
+//! A 0-byte segment at `next - 1` is what Linux sends both as a keepalive
+//! probe and as a zero-window probe (`tcp_xmit_probe_skb`); the peer's zero
+//! window is what tells them apart (Linux sends no keepalive while data is
+//! queued). Wireshark flags both as keep-alive. A probe not answered before
+//! the side's next probe, or before the connection ends, is unanswered; a
+//! non-pure segment from the peer acknowledging it answers it without
+//! counting as a keepalive ACK.
 
 use super::seq;
 use crate::decode::TcpFlags;
