@@ -467,3 +467,17 @@ fn mid_stream_stream_starts_at_the_peers_ack() {
     let c = run_cfg(mid_cfg(), &[ack, probe, later]);
     assert_eq!(c.handler.text(TO_S), "GET /a");
 }
+
+#[test]
+fn ipv6_connection() {
+    let mut f = Flow::between(ep("2001:db8::1", 51000), ep("2001:db8::2", 443), 9, 99);
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_data(b"hello"));
+    p.push(f.s_fin());
+    p.push(f.c_fin());
+    p.push(f.s_ack());
+    let c = Sim::run_one(&p);
+    assert_eq!(c.facts.client, f.c);
+    assert_eq!(c.facts.time_wait, Sides::Server);
+    assert_eq!(c.handler.text(TO_S), "hello<fin>");
+}
