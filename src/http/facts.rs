@@ -87,8 +87,15 @@ pub struct Exchange {
     pub request_after_server_fin: bool,
     /// The request came after a response that said `Connection: close`.
     pub request_after_close: bool,
-    /// The response was cut by the connection's end before it completed.
+    /// The response was cut by the connection's end before it completed,
+    /// or lost to a gap or a framing error.
     pub response_incomplete: bool,
+    /// The request was not seen whole: its head failed to parse or was
+    /// lost to a gap (method and URI are then unknown), its body framing
+    /// was invalid, or the connection ended inside it.
+    pub request_incomplete: bool,
+    /// First byte of the first interim (1xx) response, if any.
+    pub interim_first: Option<Timestamp>,
 }
 
 /// Counts of HTTP problems by kind, for `http_errors`.
@@ -103,14 +110,26 @@ pub struct HttpErrors {
     pub resync_skipped_bytes: u64,
     /// Times a direction went out of sync.
     pub out_of_sync: u64,
+    /// Requests or responses not queued because `max_pending_requests`
+    /// exchanges were open.
     pub pending_overflow: u64,
+    /// A request whose `Transfer-Encoding` does not end in `chunked`
+    /// (RFC 9112 section 6.3 item 4).
+    pub bad_transfer_encoding: u64,
+    /// Messages carrying both `Transfer-Encoding` and `Content-Length`
+    /// (the first wins; a request smuggling indicator, RFC 9112 section
+    /// 6.1). Framing continues.
+    pub te_with_content_length: u64,
 }
 
 /// Everything the HTTP layer states about one connection.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpFacts {
     pub protocol: Protocol,
+    /// Request heads seen (including heads that failed to parse).
     pub requests: u64,
+    /// Response heads seen, interim (1xx) ones included, as tshark counts
+    /// `http.response`.
     pub responses: u64,
     /// Exchanges in order; at most `max_exchanges_kept` (see
     /// `exchanges_dropped`).
@@ -127,8 +146,26 @@ pub struct HttpFacts {
     pub upgrade: Option<String>,
     /// A response on an HTTP/1.1 connection was delimited by the close.
     pub close_delimited_on_http11: bool,
-    /// The server closed after promising to persist, without an idle period
-    /// (while a request was pending or right after a response).
+    /// The server closed (FIN or RST, at the capture point) while it owed
+    /// a response, or right after a response that promised persistence.
+    /// Precisely, at the server's first FIN or RST:
+    /// - a request (or the start of a request head) had no complete final
+    ///   response and that response was not close-delimited, and the
+    ///   request was not itself sent after a close was announced
+    ///   (`request_after_close`); or
+    /// - no request was owed, the last final response was `persistent`, and
+    ///   the close came within `HttpConfig::premature_close_window` of its
+    ///   last byte (no idle period).
+    ///
+    /// A close after a non-persistent exchange or after an idle period is
+    /// not premature (that is the server's idle timeout).
     pub premature_close: bool,
     pub last_response_end: Option<Timestamp>,
+    /// Largest of all idle gaps (also those beyond the kept ones).
+    pub idle_max_ns: Option<u64>,
+    /// Bytes skipped at the start of a direction picked up mid-stream,
+    /// before the first message start (not an error).
+    pub pickup_skipped_bytes: u64,
+    /// Bytes carried after the connection became a tunnel (both ways).
+    pub tunnel_bytes: u64,
 }
