@@ -50,11 +50,11 @@ pub(crate) fn tls_verdict(start: &[u8]) -> Option<bool> {
 /// Checks `line` (without its line ending if `complete`) against the start
 /// lines. An incomplete line is judged as a prefix.
 pub(crate) fn check_line(line: &[u8], complete: bool) -> LineVerdict {
-    let line = if complete {
-        line.strip_suffix(b"\r").unwrap_or(line)
-    } else {
-        line
-    };
+    // A CR at the end of an incomplete line may be its line ending's.
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if !complete && H2_PREFACE_LINE.starts_with(line) && line.len() > 4 {
+        return LineVerdict::Maybe { strong: false };
+    }
     if line.starts_with(HTTP1_PREFIX) || HTTP1_PREFIX.starts_with(line) {
         return response_line(line, complete);
     }
