@@ -27,7 +27,7 @@ pub(crate) enum LineVerdict {
 
 /// The HTTP/2 connection preface's first line (RFC 9113 section 3.4).
 const H2_PREFACE_LINE: &[u8] = b"PRI * HTTP/2.0";
-const HTTP1_PREFIX: &[u8] = b"HTTP/1.";
+pub(crate) const HTTP1_PREFIX: &[u8] = b"HTTP/1.";
 
 /// RFC 9110 section 5.6.2 `tchar`.
 pub(crate) fn is_tchar(b: u8) -> bool {
@@ -50,108 +50,144 @@ pub(crate) fn tls_verdict(start: &[u8]) -> Option<bool> {
 /// Checks `line` (without its line ending if `complete`) against the start
 /// lines. An incomplete line is judged as a prefix.
 pub(crate) fn check_line(line: &[u8], complete: bool) -> LineVerdict {
-    // A CR at the end of an incomplete line may be its line ending's.
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if !complete && H2_PREFACE_LINE.starts_with(line) && line.len() > 4 {
-        return LineVerdict::Maybe { strong: false };
-    }
-    if line.starts_with(HTTP1_PREFIX) || HTTP1_PREFIX.starts_with(line) {
-        return response_line(line, complete);
-    }
-    if complete && line == H2_PREFACE_LINE {
-        return LineVerdict::Http2Preface;
-    }
-    request_line(line, complete)
+    let mut c = LineCheck::new();
+    c.feed(line);
+    c.verdict(complete)
 }
 
-fn response_line(line: &[u8], complete: bool) -> LineVerdict {
-    let maybe = |strong| {
-        if complete {
-            LineVerdict::No
-        } else {
-            LineVerdict::Maybe { strong }
-        }
-    };
-    let Some(rest) = line.strip_prefix(HTTP1_PREFIX) else {
-        return maybe(false);
-    };
-    // DIGIT SP 3DIGIT, then SP and a reason or nothing.
-    const SHAPE: [fn(u8) -> bool; 5] = [
-        |b| b.is_ascii_digit(),
-        |b| b == b' ',
-        |b| b.is_ascii_digit(),
-        |b| b.is_ascii_digit(),
-        |b| b.is_ascii_digit(),
-    ];
-    for (i, ok) in SHAPE.iter().enumerate() {
-        match rest.get(i) {
-            Some(&b) if ok(b) => {}
-            Some(_) => return LineVerdict::No,
-            None => return maybe(true),
+/// The start-line check as an automaton fed a byte at a time, so a line
+/// that arrives in many pieces is checked in linear time. Three machines
+/// run side by side: request line, status line, HTTP/2 preface line. A
+/// CR is accepted only as the last byte (it belongs to the line ending).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LineCheck {
+    req: Req,
+    resp: Resp,
+    /// Bytes of the HTTP/2 preface line matched; `None` once it cannot be.
+    h2: Option<u8>,
+    /// The last byte was a CR: nothing may follow.
+    cr: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Req {
+    Method {
+        any: bool,
+    },
+    TargetStart,
+    Target,
+    /// Bytes of `HTTP/1.` matched.
+    Version(u8),
+    Digit,
+    Dead,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resp {
+    /// Bytes of `HTTP/1.` matched.
+    Prefix(u8),
+    Minor,
+    Space,
+    /// Status digits seen.
+    Status(u8),
+    Reason,
+    Dead,
+}
+
+impl LineCheck {
+    pub fn new() -> Self {
+        LineCheck {
+            req: Req::Method { any: false },
+            resp: Resp::Prefix(0),
+            h2: Some(0),
+            cr: false,
         }
     }
-    match rest.get(SHAPE.len()) {
-        None if complete => LineVerdict::Response,
-        None => maybe(true),
-        Some(b' ') => {
-            let reason_ok = rest
-                .iter()
-                .skip(SHAPE.len() + 1)
-                .all(|&b| b == b'\t' || b >= 0x20 && b != 0x7f);
-            match (reason_ok, complete) {
-                (false, _) => LineVerdict::No,
-                (true, true) => LineVerdict::Response,
-                (true, false) => LineVerdict::Maybe { strong: true },
+
+    pub fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.cr {
+                self.req = Req::Dead;
+                self.resp = Resp::Dead;
+                self.h2 = None;
+                return;
+            }
+            if b == b'\r' {
+                self.cr = true;
+                continue;
+            }
+            self.req = step_req(self.req, b);
+            self.resp = step_resp(self.resp, b);
+            self.h2 = self
+                .h2
+                .and_then(|i| (H2_PREFACE_LINE.get(usize::from(i)) == Some(&b)).then_some(i + 1));
+            if self.req == Req::Dead && self.resp == Resp::Dead && self.h2.is_none() {
+                return;
             }
         }
-        Some(_) => LineVerdict::No,
     }
-}
 
-fn request_line(line: &[u8], complete: bool) -> LineVerdict {
-    let maybe = |strong| {
+    pub fn verdict(&self, complete: bool) -> LineVerdict {
+        let resp_ok = matches!(self.resp, Resp::Status(3) | Resp::Reason);
+        let h2_ok = self.h2 == Some(H2_PREFACE_LINE.len() as u8);
+        let req_ok = self.req == Req::Digit;
         if complete {
-            LineVerdict::No
-        } else {
-            LineVerdict::Maybe { strong }
-        }
-    };
-    let method_len = line.iter().take_while(|&&b| is_tchar(b)).count();
-    if method_len == line.len() {
-        return maybe(false);
-    }
-    if method_len == 0 || line.get(method_len) != Some(&b' ') {
-        return LineVerdict::No;
-    }
-    let target = line.get(method_len + 1..).unwrap_or_default();
-    let target_len = target
-        .iter()
-        .take_while(|&&b| b > b' ' && b != 0x7f)
-        .count();
-    if target_len == target.len() {
-        return maybe(true);
-    }
-    if target_len == 0 || target.get(target_len) != Some(&b' ') {
-        return LineVerdict::No;
-    }
-    let version = target.get(target_len + 1..).unwrap_or_default();
-    let want = b"HTTP/1.";
-    if version.len() <= want.len() {
-        return if want.starts_with(version) {
-            maybe(true)
-        } else {
-            LineVerdict::No
-        };
-    }
-    match version {
-        [h @ .., d] if h == want && d.is_ascii_digit() => {
-            if complete {
+            return if resp_ok {
+                LineVerdict::Response
+            } else if h2_ok {
+                LineVerdict::Http2Preface
+            } else if req_ok {
                 LineVerdict::Request
             } else {
-                LineVerdict::Maybe { strong: true }
+                LineVerdict::No
+            };
+        }
+        let req_alive = self.req != Req::Dead;
+        let resp_alive = self.resp != Resp::Dead;
+        if !(req_alive || resp_alive || self.h2.is_some()) {
+            return LineVerdict::No;
+        }
+        let strong = !matches!(self.req, Req::Method { .. } | Req::Dead)
+            || !matches!(self.resp, Resp::Prefix(_) | Resp::Dead);
+        LineVerdict::Maybe { strong }
+    }
+}
+
+fn step_req(s: Req, b: u8) -> Req {
+    let version = b"HTTP/1.";
+    match s {
+        Req::Method { .. } if is_tchar(b) => Req::Method { any: true },
+        Req::Method { any: true } if b == b' ' => Req::TargetStart,
+        Req::TargetStart | Req::Target if b > b' ' && b != 0x7f => Req::Target,
+        Req::Target if b == b' ' => Req::Version(0),
+        Req::Version(i) if usize::from(i) < version.len() => {
+            if version.get(usize::from(i)) == Some(&b) {
+                Req::Version(i + 1)
+            } else {
+                Req::Dead
             }
         }
-        _ => LineVerdict::No,
+        Req::Version(_) if b.is_ascii_digit() => Req::Digit,
+        _ => Req::Dead,
+    }
+}
+
+fn step_resp(s: Resp, b: u8) -> Resp {
+    match s {
+        Resp::Prefix(i) if usize::from(i) < HTTP1_PREFIX.len() => {
+            if HTTP1_PREFIX.get(usize::from(i)) == Some(&b) {
+                Resp::Prefix(i + 1)
+            } else {
+                Resp::Dead
+            }
+        }
+        Resp::Prefix(_) if b.is_ascii_digit() => Resp::Minor,
+        Resp::Minor if b == b' ' => Resp::Space,
+        Resp::Space if b.is_ascii_digit() => Resp::Status(1),
+        Resp::Status(n) if n < 3 && b.is_ascii_digit() => Resp::Status(n + 1),
+        Resp::Status(3) if b == b' ' => Resp::Reason,
+        Resp::Reason if b == b'\t' || (b >= 0x20 && b != 0x7f) => Resp::Reason,
+        _ => Resp::Dead,
     }
 }
 
@@ -230,6 +266,27 @@ mod tests {
         for n in 0..full.len() {
             let v = check_line(&full[..n], false);
             assert!(matches!(v, LineVerdict::Maybe { .. }), "{n}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn incremental_check_matches_whole_check() {
+        let lines: [&[u8]; 6] = [
+            b"GET /x HTTP/1.1\r",
+            b"HTTP/1.0 404 Not Found",
+            b"PRI * HTTP/2.0",
+            b"GET /x HTTP/1.1\rX",
+            b"\x16\x03\x01",
+            b"OPTIONS * HTTP/1.0",
+        ];
+        for line in lines {
+            for cut in 0..=line.len() {
+                let mut c = LineCheck::new();
+                c.feed(&line[..cut]);
+                assert_eq!(c.verdict(false), check_line(&line[..cut], false));
+                c.feed(&line[cut..]);
+                assert_eq!(c.verdict(true), check_line(line, true), "{line:?} at {cut}");
+            }
         }
     }
 

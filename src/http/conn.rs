@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::chunked::Chunked;
-use super::classify::{check_line, tls_verdict, LineVerdict};
+use super::classify::{check_line, tls_verdict, LineCheck, LineVerdict, HTTP1_PREFIX};
 use super::facts::*;
 use super::framing::{plan_body, BodyPlan, FramingError, MethodKind, Role};
 use super::head::{
@@ -86,6 +86,12 @@ struct Dir {
     held_ts: Timestamp,
     /// The pending candidate line began at stream offset 0.
     cand_at_zero: bool,
+    /// The check of the candidate or head start line in `buf`, fed as
+    /// bytes arrive.
+    line_chk: LineCheck,
+    /// The current head's start line was checked (or is an oversized
+    /// one): a failure of this head loses a real message.
+    line_ok: bool,
     start: RequestStart,
     fin: bool,
 }
@@ -105,6 +111,8 @@ impl Dir {
             held_len: 0,
             held_ts: Timestamp::ZERO,
             cand_at_zero: false,
+            line_ok: false,
+            line_chk: LineCheck::new(),
             start: RequestStart::default(),
             fin: false,
         }
@@ -246,7 +254,7 @@ impl HttpConn {
         let mut stalls = 0u8;
         while pos < data.len() {
             let rest = data.get(pos..).unwrap_or_default();
-            let at_stream_start = self.dirs[d].offset == 0 && pos == 0;
+            let abs = self.dirs[d].offset.saturating_add(pos as u64);
             let used = match &self.dirs[d].phase {
                 Phase::Ignore => data.len() - pos,
                 Phase::Tunnel | Phase::AwaitConnect => {
@@ -254,7 +262,7 @@ impl HttpConn {
                         self.facts.tunnel_bytes.saturating_add(rest.len() as u64);
                     rest.len()
                 }
-                Phase::Seek { .. } => self.seek(d, ts, rest, at_stream_start),
+                Phase::Seek { .. } => self.seek(d, ts, rest, abs),
                 Phase::Head => self.head(d, ts, rest),
                 Phase::Body { .. } => self.body(d, ts, rest),
             };
@@ -294,22 +302,27 @@ impl HttpConn {
 
     /// Seeking a message start (RFC 9112 section 2.2 lets a recipient skip
     /// to the next plausible start; we demand a whole valid start line).
-    fn seek(&mut self, d: usize, ts: Timestamp, rest: &[u8], at_stream_start: bool) -> usize {
+    fn seek(&mut self, d: usize, ts: Timestamp, rest: &[u8], abs: u64) -> usize {
         let Phase::Seek { line_start, pickup } = self.dirs[d].phase else {
             return 0;
         };
         let max = self.cfg.max_head_bytes;
-        if pickup
-            && self.facts.protocol != Protocol::Http1
-            && self.dirs[d].offset > self.cfg.max_pickup_scan_bytes
-        {
-            // Nothing that looks like HTTP in the first bytes of a stream
-            // that is not known to carry HTTP: stop looking.
-            let n = self.dirs[d].buf.len();
-            self.dirs[d].buf.clear();
-            self.skipped(n, true);
-            self.dirs[d].phase = Phase::Ignore;
-            return 0;
+        let at_stream_start = abs == 0;
+        let mut rest = rest;
+        if pickup && self.facts.protocol != Protocol::Http1 {
+            // A stream not known to carry HTTP is scanned up to a limit
+            // (an exact stream offset, so the cut of the input does not
+            // matter), then ignored.
+            let limit = self.cfg.max_pickup_scan_bytes;
+            if abs >= limit {
+                let n = self.dirs[d].buf.len();
+                self.dirs[d].buf.clear();
+                self.skipped(n, true);
+                self.dirs[d].phase = Phase::Ignore;
+                return 0;
+            }
+            let left = usize::try_from(limit - abs).unwrap_or(usize::MAX);
+            rest = rest.get(..rest.len().min(left)).unwrap_or_default();
         }
         if !self.dirs[d].buf.is_empty() {
             // A candidate line is pending in `buf`: extend it.
@@ -318,15 +331,13 @@ impl HttpConn {
                 Some(i) if i < room => (i + 1, true),
                 _ => (rest.len().min(room), false),
             };
-            self.dirs[d].push_buf(rest.get(..take).unwrap_or_default(), max);
+            let added = rest.get(..take).unwrap_or_default();
+            self.dirs[d].push_buf(added, max);
+            let line_part = added.strip_suffix(b"\n").unwrap_or(added);
+            self.dirs[d].line_chk.feed(line_part);
             let buf = &self.dirs[d].buf;
-            let line = if complete {
-                buf.get(..buf.len() - 1).unwrap_or_default()
-            } else {
-                buf
-            };
             let cand = Candidate {
-                verdict: check_line(line, complete),
+                verdict: self.dirs[d].line_chk.verdict(complete),
                 complete,
                 full: buf.len() >= max,
                 could: could_start(d, buf),
@@ -334,7 +345,34 @@ impl HttpConn {
             };
             return self.judge_candidate(d, cand, pickup, take);
         }
-        if !line_start {
+        if d == TO_CLIENT {
+            // A status line can follow a body without a line break: look
+            // for `HTTP/1.` anywhere.
+            match memchr::memmem::find(rest, HTTP1_PREFIX) {
+                Some(0) => {}
+                Some(p) => {
+                    self.skipped(p, pickup);
+                    return p;
+                }
+                None => {
+                    let keep = (1..HTTP1_PREFIX.len())
+                        .rev()
+                        .find(|&k| rest.ends_with(HTTP1_PREFIX.get(..k).unwrap_or_default()))
+                        .unwrap_or(0);
+                    let skip = rest.len() - keep;
+                    self.skipped(skip, pickup);
+                    if keep > 0 {
+                        let tail = rest.get(skip..).unwrap_or_default();
+                        self.dirs[d].buf_first = ts;
+                        self.dirs[d].cand_at_zero = false;
+                        self.dirs[d].push_buf(tail, max);
+                        self.dirs[d].line_chk = LineCheck::new();
+                        self.dirs[d].line_chk.feed(tail);
+                    }
+                    return rest.len();
+                }
+            }
+        } else if !line_start {
             return match memchr::memchr(b'\n', rest) {
                 Some(i) => {
                     self.skipped(i + 1, pickup);
@@ -381,6 +419,8 @@ impl HttpConn {
                 self.dirs[d].buf_first = ts;
                 self.dirs[d].cand_at_zero = at_stream_start;
                 self.dirs[d].push_buf(rest, max);
+                self.dirs[d].line_chk = LineCheck::new();
+                self.dirs[d].line_chk.feed(rest);
                 rest.len()
             }
             (LineVerdict::Maybe { strong: true }, None) if could_start(d, rest) => {
@@ -411,6 +451,7 @@ impl HttpConn {
             self.set_protocol(Protocol::Http1);
             self.dirs[d].phase = Phase::Head;
             self.begin_head(d, first);
+            self.dirs[d].line_ok = true;
             return take;
         }
         if c.complete
@@ -438,6 +479,7 @@ impl HttpConn {
     /// of the connection at that moment.
     fn begin_head(&mut self, d: usize, ts: Timestamp) {
         self.dirs[d].buf_first = ts;
+        self.dirs[d].line_ok = false;
         if d == TO_SERVER {
             self.dirs[d].start = RequestStart {
                 first: ts,
@@ -463,6 +505,21 @@ impl HttpConn {
             }
             self.begin_head(d, ts);
             let window = msg.get(..msg.len().min(max)).unwrap_or_default();
+            let nl = memchr::memchr(b'\n', window);
+            let first = window.get(..nl.unwrap_or(window.len())).unwrap_or_default();
+            match check_line(first, nl.is_some()) {
+                v if v == Self::wanted(d) => self.dirs[d].line_ok = true,
+                LineVerdict::Maybe { strong } if nl.is_none() => {
+                    self.dirs[d].line_ok = strong && window.len() >= max && could_start(d, window);
+                }
+                _ => {
+                    // Not a start line where a message must start: fail
+                    // fast instead of buffering up to the limit.
+                    let used = nl.map_or(window.len(), |i| i + 1);
+                    self.head_failed(d, ts, HeadFailure::Malformed, used, nl.is_some());
+                    return k + used;
+                }
+            }
             return match find_head_end(window) {
                 Some(e) => {
                     let head = window.get(..e).unwrap_or_default();
@@ -477,12 +534,43 @@ impl HttpConn {
                 }
                 None => {
                     self.dirs[d].push_buf(msg, max);
+                    if !self.dirs[d].line_ok {
+                        self.dirs[d].line_chk = LineCheck::new();
+                        self.dirs[d].line_chk.feed(msg);
+                    }
                     rest.len()
                 }
             };
         }
         let room = max.saturating_sub(self.dirs[d].buf.len());
         let window = rest.get(..rest.len().min(room)).unwrap_or_default();
+        if !self.dirs[d].line_ok {
+            // The start line is still incomplete in `buf`: extend and judge
+            // it.
+            let nl = memchr::memchr(b'\n', window);
+            let take = nl.map_or(window.len(), |i| i + 1);
+            let added = window.get(..take).unwrap_or_default();
+            self.dirs[d].push_buf(added, max);
+            self.dirs[d]
+                .line_chk
+                .feed(added.strip_suffix(b"\n").unwrap_or(added));
+            let verdict = self.dirs[d].line_chk.verdict(nl.is_some());
+            let buf = &self.dirs[d].buf;
+            let full = buf.len() >= max;
+            let could = could_start(d, buf);
+            let len = buf.len();
+            match verdict {
+                v if v == Self::wanted(d) => self.dirs[d].line_ok = true,
+                LineVerdict::Maybe { strong } if nl.is_none() => {
+                    if full {
+                        self.dirs[d].line_ok = strong && could;
+                        self.head_failed(d, ts, HeadFailure::TooLarge, len, false);
+                    }
+                }
+                _ => self.head_failed(d, ts, HeadFailure::Malformed, len, nl.is_some()),
+            }
+            return take;
+        }
         match find_head_end_across(&self.dirs[d].buf, window) {
             Some(e) => {
                 self.dirs[d].push_buf(window.get(..e).unwrap_or_default(), max);
@@ -935,7 +1023,10 @@ impl HttpConn {
             HeadFailure::Gap => {}
         }
         self.skipped(len, false);
-        self.head_lost(d, ts);
+        if self.dirs[d].line_ok || why == HeadFailure::Gap {
+            self.head_lost(d, ts);
+        }
+        self.dirs[d].line_ok = false;
         self.lose_sync(d, line_start);
     }
 
