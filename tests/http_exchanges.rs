@@ -601,3 +601,57 @@ fn long_uri_is_truncated() {
     let kept = f.exchanges[0].uri.as_deref().unwrap();
     assert!(kept.len() <= 512 && uri.starts_with(kept) && kept.len() > 500);
 }
+
+#[test]
+fn server_rst_with_a_request_pending_is_premature() {
+    let f = check(&[c(0, GET), rst(ToClient, 1)]);
+    assert!(f.premature_close);
+    assert_eq!(f.unanswered_requests, 1);
+}
+
+#[test]
+fn close_delimited_response_cut_by_rst_is_incomplete() {
+    let f = check(&[
+        c(0, GET),
+        s(1, "HTTP/1.1 200 OK\r\n\r\nabc"),
+        rst(ToClient, 2),
+    ]);
+    assert!(f.exchanges[0].response_incomplete);
+    assert_eq!(f.exchanges[0].response_body_bytes, 3);
+    assert!(
+        !f.premature_close,
+        "a close-delimited response is owed no more"
+    );
+}
+
+#[test]
+fn connect_client_bytes_before_the_answer_are_not_parsed() {
+    let f = check(&[
+        c(0, "CONNECT a:443 HTTP/1.1\r\n\r\n"),
+        c(1, b"\x16\x03\x01\x00\x01x".as_slice()),
+        s(2, "HTTP/1.1 200 OK\r\n\r\n"),
+    ]);
+    assert_eq!(f.errors, HttpErrors::default());
+    assert_eq!(f.upgrade.as_deref(), Some("connect"));
+    assert_eq!(f.tunnel_bytes, 6);
+}
+
+#[test]
+fn interim_response_without_request_is_unmatched() {
+    let f = check(&[s(0, "HTTP/1.1 100 Continue\r\n\r\n"), s(1, OK5)]);
+    assert_eq!(f.responses, 2);
+    assert_eq!(f.unmatched_responses, 2);
+    assert_eq!(f.exchanges.len(), 1);
+    assert_eq!(f.exchanges[0].status, Some(200));
+    assert!(f.exchanges[0].persistent);
+}
+
+#[test]
+fn response_found_after_a_body_without_line_break() {
+    // Picked up mid-body: the next status line follows the body bytes
+    // directly, as it does on the wire.
+    let f = check(&[s(0, format!("end of some body{OK5}"))]);
+    assert_eq!(f.pickup_skipped_bytes, 16);
+    assert_eq!(f.exchanges.len(), 1);
+    assert_eq!(f.exchanges[0].response_body_bytes, 5);
+}

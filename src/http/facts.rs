@@ -50,10 +50,34 @@ pub struct ConnectionTokens {
 }
 
 /// One request and its response.
+///
+/// An exchange exists for every request head seen (also one that failed to
+/// parse, with `request_incomplete`) and for every final response that had
+/// no request to pair with (a capture that starts mid-exchange: `method`
+/// and the request fields are `None`; counted in `unmatched_responses`).
+///
+/// # Timing
+/// Every time is the capture timestamp of the `on_data` call (the TCP
+/// segment) that delivered the byte in question:
+/// - `request_first`: first byte of the request head; `request_last`: last
+///   byte of the request (end of head, or of body if it has one);
+/// - `response_first`: first byte of the *final* response's head (interim
+///   1xx responses are in `interim_first`); `response_last`: last byte of
+///   the final response (for a close-delimited body: the last data before
+///   the server's FIN).
+///
+/// From these the report derives `wait_ms` = `response_first` -
+/// `request_last` (the server's think time; Packetbeat's `event.duration`
+/// runs from request *first* byte to response first byte) and
+/// `duration_ms` = `response_last` - `request_first`. Wireshark's
+/// `http.time` runs from the frame completing the request to the frame
+/// completing the response (last byte to last byte).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Exchange {
     pub method: Option<String>,
+    /// Request target as sent, cut to `HttpConfig::max_uri_len` bytes.
     pub uri: Option<String>,
+    /// Status of the final response.
     pub status: Option<u16>,
     pub request_version: Option<Version>,
     pub response_version: Option<Version>,
@@ -61,8 +85,12 @@ pub struct Exchange {
     pub request_last: Option<Timestamp>,
     pub response_first: Option<Timestamp>,
     pub response_last: Option<Timestamp>,
+    /// Body bytes seen (decoded chunk data for chunked bodies; bytes lost
+    /// to gaps are in `missing_bytes`, not here).
     pub request_body_bytes: u64,
     pub response_body_bytes: u64,
+    /// `None` for a request without body and for responses that end at the
+    /// head (HEAD, 1xx, 204, 304, tunnels) or whose framing was invalid.
     pub request_framing: Framing,
     pub response_framing: Framing,
     pub request_connection: ConnectionTokens,
@@ -85,7 +113,10 @@ pub struct Exchange {
     /// The request's first byte came after the server's FIN (at the capture
     /// point).
     pub request_after_server_fin: bool,
-    /// The request came after a response that said `Connection: close`.
+    /// The request's first byte came after the connection was announced to
+    /// close: an earlier request said `Connection: close`, or an earlier
+    /// final response was not persistent (said `close`, was HTTP/1.0
+    /// without `keep-alive`, or was close-delimited). RFC 9112 section 9.6.
     pub request_after_close: bool,
     /// The response was cut by the connection's end before it completed,
     /// or lost to a gap or a framing error.
@@ -135,16 +166,25 @@ pub struct HttpFacts {
     /// `exchanges_dropped`).
     pub exchanges: Vec<Exchange>,
     pub exchanges_dropped: u64,
-    /// Response last byte to next request first byte, nanoseconds, in order.
+    /// Response last byte to next request first byte, nanoseconds, in order:
+    /// one per request that started while no response was outstanding,
+    /// after at least one response ended (pipelined requests make none).
+    /// At most `max_exchanges_kept` are kept; `idle_max_ns` covers all.
     pub idle_gaps_ns: Vec<u64>,
+    /// Most requests outstanding at once (a request counts from its first
+    /// byte until its final response ends): 1 without pipelining.
     pub pipeline_depth_max: u32,
+    /// Requests with no final response head when the connection ended.
     pub unanswered_requests: u64,
+    /// Response heads (final or interim) with no request waiting for one.
     pub unmatched_responses: u64,
     pub errors: HttpErrors,
     /// The connection turned into a tunnel (101 or CONNECT): the protocol
     /// named by `Upgrade`, or `"connect"`.
     pub upgrade: Option<String>,
-    /// A response on an HTTP/1.1 connection was delimited by the close.
+    /// A response on an HTTP/1.1 connection was delimited by the close
+    /// (its head said HTTP/1.1 and had neither `Content-Length` nor a
+    /// `Transfer-Encoding` ending in chunked).
     pub close_delimited_on_http11: bool,
     /// The server closed (FIN or RST, at the capture point) while it owed
     /// a response, or right after a response that promised persistence.
@@ -158,8 +198,12 @@ pub struct HttpFacts {
     ///   last byte (no idle period).
     ///
     /// A close after a non-persistent exchange or after an idle period is
-    /// not premature (that is the server's idle timeout).
+    /// not premature (that is the server's idle timeout). A request that
+    /// crossed such an idle-timeout close on the wire (seen before the FIN
+    /// at a client-side capture point) does make it premature: the report
+    /// tells that keep-alive race apart by the idle gap before the request.
     pub premature_close: bool,
+    /// Last byte of the last final response (for `close.idle_before_ms`).
     pub last_response_end: Option<Timestamp>,
     /// Largest of all idle gaps (also those beyond the kept ones).
     pub idle_max_ns: Option<u64>,

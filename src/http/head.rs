@@ -130,10 +130,30 @@ fn map_err(e: httparse::Error) -> HeadError {
     }
 }
 
+/// Header slots tried on the stack before a head with more fields is
+/// parsed again with `max_headers` slots on the heap: most heads have far
+/// fewer, so parsing a head usually allocates nothing but what it keeps.
+const STACK_HEADERS: usize = 32;
+
 /// Parses a complete request head (as delimited by [`find_head_end`]).
 pub(crate) fn parse_request(head: &[u8], lim: &HeadLimits) -> Result<HeadInfo, HeadError> {
-    let mut headers = vec![httparse::EMPTY_HEADER; lim.max_headers];
-    let mut req = httparse::Request::new(&mut headers);
+    let n = lim.max_headers.min(STACK_HEADERS);
+    let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    match parse_request_in(head, lim, stack.get_mut(..n).unwrap_or_default()) {
+        Err(HeadError::TooManyHeaders) if lim.max_headers > n => {
+            let mut heap = vec![httparse::EMPTY_HEADER; lim.max_headers];
+            parse_request_in(head, lim, &mut heap)
+        }
+        other => other,
+    }
+}
+
+fn parse_request_in<'b>(
+    head: &'b [u8],
+    lim: &HeadLimits,
+    headers: &mut [httparse::Header<'b>],
+) -> Result<HeadInfo, HeadError> {
+    let mut req = httparse::Request::new(headers);
     match parser_config().parse_request(&mut req, head) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(HeadError::Malformed),
@@ -151,8 +171,23 @@ pub(crate) fn parse_request(head: &[u8], lim: &HeadLimits) -> Result<HeadInfo, H
 
 /// Parses a complete response head.
 pub(crate) fn parse_response(head: &[u8], lim: &HeadLimits) -> Result<HeadInfo, HeadError> {
-    let mut headers = vec![httparse::EMPTY_HEADER; lim.max_headers];
-    let mut resp = httparse::Response::new(&mut headers);
+    let n = lim.max_headers.min(STACK_HEADERS);
+    let mut stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    match parse_response_in(head, lim, stack.get_mut(..n).unwrap_or_default()) {
+        Err(HeadError::TooManyHeaders) if lim.max_headers > n => {
+            let mut heap = vec![httparse::EMPTY_HEADER; lim.max_headers];
+            parse_response_in(head, lim, &mut heap)
+        }
+        other => other,
+    }
+}
+
+fn parse_response_in<'b>(
+    head: &'b [u8],
+    lim: &HeadLimits,
+    headers: &mut [httparse::Header<'b>],
+) -> Result<HeadInfo, HeadError> {
+    let mut resp = httparse::Response::new(headers);
     match parser_config().parse_response(&mut resp, head) {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return Err(HeadError::Malformed),
@@ -457,6 +492,23 @@ mod tests {
         let i = parse_request(h.as_bytes(), &LIM).unwrap();
         assert!(i.connection.close);
         assert_eq!(i.connection.tokens.len(), LIM.max_connection_tokens);
+    }
+
+    #[test]
+    fn many_headers_beyond_the_stack_slots() {
+        let lim = HeadLimits {
+            max_headers: 100,
+            ..LIM
+        };
+        let many: String = (0..90).map(|i| format!("H{i}: v\r\n")).collect();
+        let h = format!("HTTP/1.1 200 OK\r\n{many}Content-Length: 3\r\n\r\n");
+        let i = parse_response(h.as_bytes(), &lim).unwrap();
+        assert_eq!(i.content_length, ContentLength::Valid(3));
+        let h = format!("GET / HTTP/1.1\r\n{many}{many}\r\n");
+        assert_eq!(
+            parse_request(h.as_bytes(), &lim),
+            Err(HeadError::TooManyHeaders)
+        );
     }
 
     #[test]
