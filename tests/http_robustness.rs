@@ -469,3 +469,13 @@ fn random_mutations_never_panic_and_stay_bounded() {
         assert!(f.exchanges.len() as u64 <= f.requests + f.responses);
     }
 }
+
+#[test]
+fn tls_picked_up_mid_stream() {
+    let f = check(&[
+        c(0, b"\x17\x03\x03\x00\x20encrypted".as_slice()),
+        s(1, b"\x17\x03\x03\x01\x00more".as_slice()),
+    ]);
+    assert_eq!(f.protocol, Protocol::Tls);
+    assert_eq!(f.errors, HttpErrors::default());
+}

@@ -36,13 +36,18 @@ pub(crate) fn is_tchar(b: u8) -> bool {
         | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
 }
 
-/// A TLS record header: handshake content type (22) and a 3.x version
-/// (SSL 3.0 to TLS 1.3 all write 0x03 0x00..=0x04 in the record layer).
+/// A TLS record header: a content type, then a 3.x version (SSL 3.0 to
+/// TLS 1.3 all write 0x03 0x00..=0x04 in the record layer). A stream that
+/// starts with its handshake starts with type 22; a connection picked up
+/// mid-stream starts with application data (23), or an alert (21) or a
+/// change-cipher-spec (20). `None` while too few bytes are known.
 pub(crate) fn tls_verdict(start: &[u8]) -> Option<bool> {
+    let is_type = |t: &u8| (0x14..=0x17).contains(t);
     match start {
         [] => None,
-        [0x16] | [0x16, 0x03] => None,
-        [0x16, 0x03, v, ..] => Some(*v <= 0x04),
+        [t] if is_type(t) => None,
+        [t, 0x03] if is_type(t) => None,
+        [t, 0x03, v, ..] if is_type(t) => Some(*v <= 0x04),
         _ => Some(false),
     }
 }
@@ -312,6 +317,9 @@ mod tests {
         assert_eq!(tls_verdict(&[0x16, 0x03]), None);
         assert_eq!(tls_verdict(&[0x16, 0x03, 0x09]), Some(false));
         assert_eq!(tls_verdict(b"GET"), Some(false));
+        assert_eq!(tls_verdict(&[0x17, 0x03, 0x03]), Some(true));
+        assert_eq!(tls_verdict(&[0x17]), None);
+        assert_eq!(tls_verdict(&[0x18, 0x03, 0x03]), Some(false));
     }
 
     #[test]

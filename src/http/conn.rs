@@ -79,8 +79,8 @@ struct Dir {
     offset: u64,
     /// Capture time of the last data of this direction.
     last_ts: Option<Timestamp>,
-    /// A TLS record header may be starting: the first byte (0x16) and maybe
-    /// the second, held until the third decides.
+    /// A TLS record header may be starting: the first byte (a TLS content
+    /// type) and maybe the second, held until the third decides.
     held: [u8; 2],
     held_len: usize,
     held_ts: Timestamp,

@@ -10,7 +10,8 @@
 //! layer cut the stream into `on_data` calls.
 //!
 //! # Files
-//! - `classify.rs`: start-line checks, TLS / HTTP/2 recognition,
+//! - `classify.rs`: start-line checks (an incremental automaton), TLS /
+//!   HTTP/2 recognition,
 //!   [`classify_start`].
 //! - `head.rs`: finding a head's end, parsing it into the facts we keep.
 //! - `framing.rs`: the one body-length decision (RFC 9112 section 6.3).
@@ -19,8 +20,9 @@
 //!   queue.
 //!
 //! # Protocol classification
-//! A stream whose first three bytes are a TLS handshake record header
-//! (`16 03 00..04`) is `tls`; one starting with the HTTP/2 preface line
+//! A stream whose first three bytes are a TLS record header (`16 03
+//! 00..04` for a handshake; content types 20 to 23 are accepted too, for
+//! connections picked up mid-stream) is `tls`; one starting with the HTTP/2 preface line
 //! `PRI * HTTP/2.0` is `http2`; both stop all parsing of the connection.
 //! Otherwise each direction starts *seeking*: the first valid request line
 //! (client) or status line (server) found makes the connection `http1`.
