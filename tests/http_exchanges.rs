@@ -655,3 +655,14 @@ fn response_found_after_a_body_without_line_break() {
     assert_eq!(f.exchanges.len(), 1);
     assert_eq!(f.exchanges[0].response_body_bytes, 5);
 }
+
+#[test]
+fn server_close_answering_the_client_close_is_not_premature() {
+    // curl's pattern: the client closes right after the response, the
+    // server's FIN follows at once.
+    let f = check(&[c(0, GET), s(1, OK5), fin(ToServer, 1), fin(ToClient, 1)]);
+    assert!(f.exchanges[0].persistent);
+    assert!(!f.premature_close);
+    let f = check(&[c(0, GET), fin(ToServer, 1), fin(ToClient, 1)]);
+    assert!(!f.premature_close);
+}

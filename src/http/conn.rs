@@ -169,6 +169,8 @@ pub struct HttpConn {
     next_serial: u64,
     server_fin: bool,
     server_rst: bool,
+    /// The client sent a FIN or an RST.
+    client_closed: bool,
     /// A request said `close`, or a final response ended persistence.
     close_announced: bool,
     /// The last final response that ended: (persistent, its last byte).
@@ -187,6 +189,7 @@ impl HttpConn {
             next_serial: 0,
             server_fin: false,
             server_rst: false,
+            client_closed: false,
             close_announced: false,
             last_final: None,
             payload_seen: false,
@@ -1078,7 +1081,8 @@ impl HttpConn {
 
     /// The server closed (FIN or RST at `ts`). See [`HttpFacts::premature_close`].
     fn judge_server_close(&mut self, ts: Timestamp) {
-        if self.facts.premature_close {
+        // A server that closes after the client did only answers it.
+        if self.facts.premature_close || self.client_closed {
             return;
         }
         let req = &self.dirs[TO_SERVER];
@@ -1233,6 +1237,9 @@ impl StreamHandler for HttpConn {
         }
         let d = dir.index();
         self.dirs[d].fin = true;
+        if d == TO_SERVER {
+            self.client_closed = true;
+        }
         if d != TO_CLIENT || self.server_fin {
             return;
         }
@@ -1257,6 +1264,9 @@ impl StreamHandler for HttpConn {
         if dir.index() == TO_CLIENT && !self.server_fin && !self.server_rst {
             self.judge_server_close(ts);
             self.server_rst = true;
+        }
+        if dir.index() == TO_SERVER {
+            self.client_closed = true;
         }
     }
 

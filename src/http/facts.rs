@@ -188,7 +188,8 @@ pub struct HttpFacts {
     pub close_delimited_on_http11: bool,
     /// The server closed (FIN or RST, at the capture point) while it owed
     /// a response, or right after a response that promised persistence.
-    /// Precisely, at the server's first FIN or RST:
+    /// Precisely, at the server's first FIN or RST, if the client had not
+    /// closed (FIN or RST) before it:
     /// - a request (or the start of a request head) had no complete final
     ///   response and that response was not close-delimited, and the
     ///   request was not itself sent after a close was announced
