@@ -666,3 +666,103 @@ fn server_close_answering_the_client_close_is_not_premature() {
     let f = check(&[c(0, GET), fin(ToServer, 1), fin(ToClient, 1)]);
     assert!(!f.premature_close);
 }
+
+/// Real bytes from nginx 1.22.1 (keepalive_timeout 2s) on loopback,
+/// captured with tcpdump: a Python client pipelines GET, HEAD, GET in one
+/// segment, sends GET /nothere 300 ms later, idles past the keep-alive
+/// timeout (nginx sends FIN at 2.30 s) and sends GET /late after it (the
+/// keep-alive race; nginx answers with RST). tshark 4.0 shows the three
+/// pipelined requests as one `GET,HEAD,GET` entry and pairs them with one
+/// response; here they are three FIFO-paired exchanges.
+#[test]
+fn real_nginx_pipelining_and_keep_alive_race() {
+    let f = check(&[
+        hex_at(ToServer, 48, "474554202f696e6465782e68746d6c20485454502f312e310d0a486f73743a20780d0a0d0a48454144202f6269672e62696e20485454502f312e310d0a486f73743a20780d0a0d0a474554202f696e6465782e68746d6c20485454502f312e310d0a486f73743a20780d0a0d0a"),
+        hex_at(ToClient, 159, "485454502f312e3120323030204f4b0d0a5365727665723a206e67696e782f312e32322e310d0a446174653a2053756e2c203232204e6f7620323032362030323a35373a353720474d540d0a436f6e74656e742d547970653a20746578742f68746d6c0d0a436f6e74656e742d4c656e6774683a20360d0a4c6173742d4d6f6469666965643a2053756e2c203232204e6f7620323032362030323a35373a343520474d540d0a436f6e6e656374696f6e3a206b6565702d616c6976650d0a455461673a202236623032356132392d36220d0a4163636570742d52616e6765733a2062797465730d0a0d0a68656c6c6f0a"),
+        hex_at(ToClient, 183, "485454502f312e3120323030204f4b0d0a5365727665723a206e67696e782f312e32322e310d0a446174653a2053756e2c203232204e6f7620323032362030323a35373a353720474d540d0a436f6e74656e742d547970653a20746578742f706c61696e0d0a436f6e74656e742d4c656e6774683a203330303030300d0a4c6173742d4d6f6469666965643a2053756e2c203232204e6f7620323032362030323a35373a343520474d540d0a436f6e6e656374696f6e3a206b6565702d616c6976650d0a455461673a202236623032356132392d3439336530220d0a4163636570742d52616e6765733a2062797465730d0a0d0a"),
+        hex_at(ToClient, 190, "485454502f312e3120323030204f4b0d0a5365727665723a206e67696e782f312e32322e310d0a446174653a2053756e2c203232204e6f7620323032362030323a35373a353720474d540d0a436f6e74656e742d547970653a20746578742f68746d6c0d0a436f6e74656e742d4c656e6774683a20360d0a4c6173742d4d6f6469666965643a2053756e2c203232204e6f7620323032362030323a35373a343520474d540d0a436f6e6e656374696f6e3a206b6565702d616c6976650d0a455461673a202236623032356132392d36220d0a4163636570742d52616e6765733a2062797465730d0a0d0a68656c6c6f0a"),
+        hex_at(ToServer, 300181, "474554202f6e6f746865726520485454502f312e310d0a486f73743a20780d0a0d0a"),
+        hex_at(ToClient, 300317, "485454502f312e3120343034204e6f7420466f756e640d0a5365727665723a206e67696e782f312e32322e310d0a446174653a2053756e2c203232204e6f7620323032362030323a35373a353820474d540d0a436f6e74656e742d547970653a20746578742f68746d6c0d0a436f6e74656e742d4c656e6774683a203135330d0a436f6e6e656374696f6e3a206b6565702d616c6976650d0a0d0a3c68746d6c3e0d0a3c686561643e3c7469746c653e343034204e6f7420466f756e643c2f7469746c653e3c2f686561643e0d0a3c626f64793e0d0a3c63656e7465723e3c68313e343034204e6f7420466f756e643c2f68313e3c2f63656e7465723e0d0a3c68723e3c63656e7465723e6e67696e782f312e32322e313c2f63656e7465723e0d0a3c2f626f64793e0d0a3c2f68746d6c3e0d0a"),
+        fin_us(ToClient, 2302452),
+        hex_at(ToServer, 3604049, "474554202f6c61746520485454502f312e310d0a486f73743a20780d0a0d0a"),
+        rst_us(ToClient, 3604076),
+    ]);
+    no_errors(&f);
+    assert_eq!((f.requests, f.responses), (5, 4));
+    assert_eq!(f.pipeline_depth_max, 3);
+    let got: Vec<_> = f
+        .exchanges
+        .iter()
+        .map(|e| {
+            (
+                e.method.as_deref().unwrap(),
+                e.uri.as_deref().unwrap(),
+                e.status,
+                e.pipelined,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("GET", "/index.html", Some(200), false),
+            ("HEAD", "/big.bin", Some(200), true),
+            ("GET", "/index.html", Some(200), true),
+            ("GET", "/nothere", Some(404), false),
+            ("GET", "/late", None, false),
+        ]
+    );
+    assert_eq!(
+        f.exchanges[1].response_body_bytes, 0,
+        "HEAD: Content-Length 300000 but no body"
+    );
+    assert_eq!(f.exchanges[3].response_body_bytes, 153);
+    assert!(f.exchanges[..4].iter().all(|e| e.persistent));
+    assert!(f.exchanges[4].request_after_server_fin);
+    assert_eq!(f.unanswered_requests, 1);
+    assert!(!f.premature_close, "nginx idled 2 s before its FIN");
+    assert_eq!(f.idle_gaps_ns.len(), 2);
+    assert_eq!(f.last_response_end, Some(t_us(300_317)));
+}
+
+/// Real bytes: curl 8 `-H 'Accept-Encoding: gzip'` against nginx 1.22.1
+/// with `gzip on`: a chunked gzip response; curl then closes first.
+#[test]
+fn real_nginx_chunked_gzip() {
+    let f = check(&[
+        hex_at(ToServer, 0, "474554202f6368756e6b656420485454502f312e310d0a486f73743a203132372e302e302e313a31383038300d0a557365722d4167656e743a206375726c2f372e38382e310d0a4163636570743a202a2f2a0d0a4163636570742d456e636f64696e673a20677a69700d0a0d0a"),
+        hex_at(ToClient, 80, "485454502f312e3120323030204f4b0d0a5365727665723a206e67696e782f312e32322e310d0a446174653a2053756e2c203232204e6f7620323032362030323a35373a353720474d540d0a436f6e74656e742d547970653a20746578742f706c61696e0d0a4c6173742d4d6f6469666965643a2053756e2c203232204e6f7620323032362030323a35373a343520474d540d0a5472616e736665722d456e636f64696e673a206368756e6b65640d0a436f6e6e656374696f6e3a206b6565702d616c6976650d0a455461673a20572f2236623032356132392d36220d0a436f6e74656e742d456e636f64696e673a20677a69700d0a0d0a31610d0a1f8b0800000000000403cb48cdc9c9e7020020303a36060000000d0a300d0a0d0a"),
+        fin_us(ToServer, 128),
+        fin_us(ToClient, 465),
+    ]);
+    no_errors(&f);
+    let e = &f.exchanges[0];
+    assert_eq!(e.response_framing, Framing::Chunked);
+    assert_eq!(e.response_body_bytes, 26);
+    assert!(e.persistent && !e.response_incomplete);
+    assert!(!f.premature_close, "the client closed first");
+}
+
+/// Real bytes: curl 8 POSTs 5000 bytes with `Expect: 100-continue` to
+/// nginx 1.22.1, which answers 100 Continue, then 200.
+#[test]
+fn real_nginx_expect_continue() {
+    let f = check(&[
+        hex_at(ToServer, 0, "504f5354202f706f737420485454502f312e310d0a486f73743a203132372e302e302e313a31383038300d0a557365722d4167656e743a206375726c2f372e38382e310d0a4163636570743a202a2f2a0d0a4578706563743a203130302d636f6e74696e75650d0a436f6e74656e742d4c656e6774683a20353030300d0a436f6e74656e742d547970653a206170706c69636174696f6e2f782d7777772d666f726d2d75726c656e636f6465640d0a0d0a"),
+        hex_at(ToClient, 19, "485454502f312e312031303020436f6e74696e75650d0a0d0a"),
+        Ev::Data(ToServer, 36000, vec![0u8; 5000]),
+        hex_at(ToClient, 47, "485454502f312e3120323030204f4b0d0a5365727665723a206e67696e782f312e32322e310d0a446174653a2053756e2c203232204e6f7620323032362030323a35373a353720474d540d0a436f6e74656e742d547970653a20746578742f706c61696e0d0a436f6e74656e742d4c656e6774683a20330d0a436f6e6e656374696f6e3a206b6565702d616c6976650d0a0d0a6f6b0a"),
+        fin_us(ToServer, 85),
+        fin_us(ToClient, 447),
+    ]);
+    no_errors(&f);
+    assert_eq!((f.requests, f.responses), (1, 2));
+    let e = &f.exchanges[0];
+    assert!(e.expect_continue);
+    assert_eq!(e.interim_responses, 1);
+    assert_eq!(e.interim_first, Some(t_us(19)));
+    assert_eq!(e.request_body_bytes, 5000);
+    assert_eq!(e.request_last, Some(t_us(36)));
+    assert_eq!(e.response_first, Some(t_us(47)));
+    assert_eq!(e.status, Some(200));
+}

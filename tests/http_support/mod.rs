@@ -14,32 +14,51 @@ pub use Direction::{ToClient, ToServer};
 
 #[derive(Clone, Debug)]
 pub enum Ev {
+    /// Times in nanoseconds.
     Data(Direction, i64, Vec<u8>),
     Gap(Direction, i64, u64),
     Fin(Direction, i64),
     Rst(Direction, i64),
 }
 
+// Event times are kept in nanoseconds; the helpers take milliseconds.
+
 /// Client bytes at `ms` milliseconds.
 pub fn c(ms: i64, bytes: impl AsRef<[u8]>) -> Ev {
-    Ev::Data(ToServer, ms, bytes.as_ref().to_vec())
+    Ev::Data(ToServer, ms * 1_000_000, bytes.as_ref().to_vec())
 }
 /// Server bytes at `ms` milliseconds.
 pub fn s(ms: i64, bytes: impl AsRef<[u8]>) -> Ev {
-    Ev::Data(ToClient, ms, bytes.as_ref().to_vec())
+    Ev::Data(ToClient, ms * 1_000_000, bytes.as_ref().to_vec())
+}
+/// Bytes at `us` microseconds, from hex (as tshark prints `tcp.payload`).
+pub fn hex_at(dir: Direction, us: i64, hex: &str) -> Ev {
+    let bytes = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    Ev::Data(dir, us * 1_000, bytes)
 }
 pub fn gap(dir: Direction, ms: i64, len: u64) -> Ev {
-    Ev::Gap(dir, ms, len)
+    Ev::Gap(dir, ms * 1_000_000, len)
 }
 pub fn fin(dir: Direction, ms: i64) -> Ev {
-    Ev::Fin(dir, ms)
+    Ev::Fin(dir, ms * 1_000_000)
+}
+pub fn fin_us(dir: Direction, us: i64) -> Ev {
+    Ev::Fin(dir, us * 1_000)
 }
 pub fn rst(dir: Direction, ms: i64) -> Ev {
-    Ev::Rst(dir, ms)
+    Ev::Rst(dir, ms * 1_000_000)
+}
+pub fn rst_us(dir: Direction, us: i64) -> Ev {
+    Ev::Rst(dir, us * 1_000)
 }
 
 pub fn t(ms: i64) -> Timestamp {
     Timestamp(ms * 1_000_000)
+}
+pub fn t_us(us: i64) -> Timestamp {
+    Timestamp(us * 1_000)
 }
 
 pub fn ms(n: i64) -> u64 {
@@ -70,28 +89,28 @@ pub fn run_with(cfg: &HttpConfig, events: &[Ev], cut: Cut) -> (HttpFacts, [usize
                 match cut {
                     Cut::Split { event, at } if event == i => {
                         let (a, b) = bytes.split_at(at.min(bytes.len()));
-                        h.on_data(*d, t(*ms), a);
-                        h.on_data(*d, t(*ms), b);
+                        h.on_data(*d, Timestamp(*ms), a);
+                        h.on_data(*d, Timestamp(*ms), b);
                     }
                     Cut::Bytes => {
                         for b in bytes.chunks(1) {
-                            h.on_data(*d, t(*ms), b);
+                            h.on_data(*d, Timestamp(*ms), b);
                         }
                     }
-                    _ => h.on_data(*d, t(*ms), bytes),
+                    _ => h.on_data(*d, Timestamp(*ms), bytes),
                 }
             }
             Ev::Gap(d, ms, len) => {
                 last = last.max(*ms);
-                h.on_gap(*d, t(*ms), *len);
+                h.on_gap(*d, Timestamp(*ms), *len);
             }
             Ev::Fin(d, ms) => {
                 last = last.max(*ms);
-                h.on_fin(*d, t(*ms));
+                h.on_fin(*d, Timestamp(*ms));
             }
             Ev::Rst(d, ms) => {
                 last = last.max(*ms);
-                h.on_rst(*d, t(*ms));
+                h.on_rst(*d, Timestamp(*ms));
             }
         }
     }
@@ -99,7 +118,7 @@ pub fn run_with(cfg: &HttpConfig, events: &[Ev], cut: Cut) -> (HttpFacts, [usize
         h.head_buffer_capacity(ToServer),
         h.head_buffer_capacity(ToClient),
     ];
-    h.on_end(t(last + 1));
+    h.on_end(Timestamp(last + 1_000_000));
     (h.into_facts(), caps)
 }
 
