@@ -425,11 +425,38 @@ impl Rng {
 
 #[test]
 fn random_mutations_never_panic_and_stay_bounded() {
-    let cfg = HttpConfig {
-        max_head_bytes: 128,
-        max_headers: 8,
-        ..HttpConfig::default()
-    };
+    let configs = [
+        HttpConfig {
+            max_head_bytes: 128,
+            max_headers: 8,
+            ..HttpConfig::default()
+        },
+        // Degenerate limits must not panic or hang either.
+        HttpConfig {
+            max_head_bytes: 0,
+            max_headers: 0,
+            max_uri_len: 0,
+            max_exchanges_kept: 0,
+            max_pending_requests: 0,
+            max_connection_tokens: 0,
+            max_token_len: 0,
+            max_chunk_line_bytes: 0,
+            max_pickup_scan_bytes: 0,
+            ..HttpConfig::default()
+        },
+        HttpConfig {
+            max_head_bytes: 1,
+            max_pending_requests: 1,
+            max_exchanges_kept: 1,
+            ..HttpConfig::default()
+        },
+    ];
+    for cfg in &configs {
+        random_rounds(cfg);
+    }
+}
+
+fn random_rounds(cfg: &HttpConfig) {
     let seeds: [&[u8]; 4] = [
         b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcPOST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n0\r\nT: 1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No\r\n\r\n",
