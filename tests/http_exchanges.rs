@@ -766,3 +766,26 @@ fn real_nginx_expect_continue() {
     assert_eq!(e.response_first, Some(t_us(47)));
     assert_eq!(e.status, Some(200));
 }
+
+#[test]
+fn pipelined_request_after_an_http10_request_without_keep_alive() {
+    let f = check(&[
+        c(0, "GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n"),
+        s(1, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        fin(ToClient, 1),
+    ]);
+    assert!(!f.exchanges[0].request_after_close);
+    assert!(f.exchanges[1].request_after_close);
+    assert_eq!(f.unanswered_requests, 1);
+}
+
+#[test]
+fn broken_response_framing_announces_no_close() {
+    let f = check(&[
+        c(0, GET),
+        s(1, "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"),
+        c(2, GET),
+    ]);
+    assert_eq!(f.errors.bad_content_length, 1);
+    assert!(!f.exchanges[1].request_after_close);
+}

@@ -710,7 +710,9 @@ impl HttpConn {
             expect_continue: info.expect_continue,
             ..Exchange::default()
         };
-        let close = info.connection.close;
+        // RFC 9112 section 9.3: an HTTP/1.0 request without keep-alive
+        // means the same as close.
+        let close = info.connection.close || (info.version < 11 && !info.connection.keep_alive);
         let ex = Exchange {
             request_connection: info.connection,
             ..ex
@@ -833,7 +835,9 @@ impl HttpConn {
         if serial.is_none() && plan == BodyPlan::Tunnel {
             upgrade = Some(info.upgrade.clone().unwrap_or_else(|| "unknown".to_owned()));
         }
-        if !persistent && plan != BodyPlan::Tunnel {
+        // What the response says (or its close-delimited body implies);
+        // a tunnel or broken framing announces nothing.
+        if !persistent && !matches!(plan, BodyPlan::Tunnel | BodyPlan::Invalid(_)) {
             self.close_announced = true;
         }
         // A non-2xx to CONNECT: the client's side is HTTP again.

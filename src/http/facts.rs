@@ -114,7 +114,8 @@ pub struct Exchange {
     /// point).
     pub request_after_server_fin: bool,
     /// The request's first byte came after the connection was announced to
-    /// close: an earlier request said `Connection: close`, or an earlier
+    /// close: an earlier request said `Connection: close` (or was HTTP/1.0
+    /// without `keep-alive`), or an earlier
     /// final response was not persistent (said `close`, was HTTP/1.0
     /// without `keep-alive`, or was close-delimited). RFC 9112 section 9.6.
     pub request_after_close: bool,
@@ -142,7 +143,9 @@ pub struct HttpErrors {
     /// Times a direction went out of sync.
     pub out_of_sync: u64,
     /// Requests or responses not queued because `max_pending_requests`
-    /// exchanges were open.
+    /// exchanges were open. Such a request is counted in `requests` but
+    /// has no exchange and is not in `unanswered_requests`; the response
+    /// that answers it is then counted as unmatched.
     pub pending_overflow: u64,
     /// A request whose `Transfer-Encoding` does not end in `chunked`
     /// (RFC 9112 section 6.3 item 4).
