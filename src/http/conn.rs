@@ -27,8 +27,10 @@ const TO_CLIENT: usize = 1;
 /// Where one direction's parser is.
 #[derive(Clone, Debug)]
 enum Phase {
-    /// Looking for a message start, line by line. `line_start`: the next
-    /// byte starts a line (or follows a gap). `pickup`: the direction has
+    /// Looking for a message start: a request line at a line start, or a
+    /// status line anywhere (a response can follow a body without a line
+    /// break). `line_start`: the next byte starts a line (or follows a
+    /// gap). `pickup`: the direction has
     /// not yet been in sync (stream start or mid-stream pickup), so what is
     /// skipped is not an error.
     Seek { line_start: bool, pickup: bool },
@@ -93,7 +95,6 @@ struct Dir {
     /// one): a failure of this head loses a real message.
     line_ok: bool,
     start: RequestStart,
-    fin: bool,
 }
 
 impl Dir {
@@ -114,7 +115,6 @@ impl Dir {
             line_ok: false,
             line_chk: LineCheck::new(),
             start: RequestStart::default(),
-            fin: false,
         }
     }
 
@@ -126,7 +126,8 @@ impl Dir {
             let target = want
                 .max(self.buf.capacity().saturating_mul(2).max(256))
                 .min(max);
-            self.buf.reserve_exact(target - self.buf.len());
+            self.buf
+                .reserve_exact(target.saturating_sub(self.buf.len()));
         }
         self.buf
             .extend_from_slice(bytes.get(..take).unwrap_or_default());
@@ -1240,7 +1241,6 @@ impl StreamHandler for HttpConn {
             return;
         }
         let d = dir.index();
-        self.dirs[d].fin = true;
         if d == TO_SERVER {
             self.client_closed = true;
         }
