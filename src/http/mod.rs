@@ -10,9 +10,8 @@
 //! layer cut the stream into `on_data` calls.
 //!
 //! # Files
-//! - `classify.rs`: start-line checks (an incremental automaton), TLS /
-//!   HTTP/2 recognition,
-//!   [`classify_start`].
+//! - `classify.rs`: start-line checks (an incremental automaton), TLS and
+//!   HTTP/2 recognition, [`classify_start`].
 //! - `head.rs`: finding a head's end, parsing it into the facts we keep.
 //! - `framing.rs`: the one body-length decision (RFC 9112 section 6.3).
 //! - `chunked.rs`: the byte-level chunked decoder.
@@ -22,8 +21,9 @@
 //! # Protocol classification
 //! A stream whose first three bytes are a TLS record header (`16 03
 //! 00..04` for a handshake; content types 20 to 23 are accepted too, for
-//! connections picked up mid-stream) is `tls`; one starting with the HTTP/2 preface line
-//! `PRI * HTTP/2.0` is `http2`; both stop all parsing of the connection.
+//! connections picked up mid-stream) is `tls`; one starting with the
+//! HTTP/2 preface line `PRI * HTTP/2.0` is `http2`; both stop all parsing
+//! of the connection.
 //! Otherwise each direction starts *seeking*: the first valid request line
 //! (client) or status line (server) found makes the connection `http1`.
 //! Bytes before it (a capture that began mid-message) are counted in
@@ -46,15 +46,18 @@
 //! (`http_errors.out_of_sync`). A partial head lost that way still counts:
 //! a request becomes an exchange with `request_incomplete` (so responses
 //! stay paired), a response marks the exchange it answered
-//! `response_incomplete`. The direction then *resynchronizes*: it skips to
-//! the next line that is a whole valid start line (a method token, a space,
-//! a target, a space and `HTTP/1.x`; or `HTTP/1.x` and a 3-digit status),
-//! counting the bytes skipped in `http_errors.resync_skipped_bytes` (which
+//! `response_incomplete`. The direction then *resynchronizes*: the client
+//! side skips to the next line that is a whole valid request line (a
+//! method token, a space, a target, a space and `HTTP/1.x`), the server
+//! side to the next `HTTP/1.x` followed by a space and a 3-digit status,
+//! at a line start or not (a response may follow a body directly). The
+//! bytes skipped are counted in `http_errors.resync_skipped_bytes` (which
 //! also counts the bytes of heads that failed to parse). The same happens
 //! after a head that is too large, has too many headers or is malformed,
 //! after an invalid `Content-Length` or request `Transfer-Encoding`, and
-//! after a malformed chunk. Gaps in a tunnel or a non-HTTP stream are
-//! ignored.
+//! after a malformed chunk. Where a message must start but the first line
+//! is not a start line, the head fails at once as malformed (no exchange
+//! is made for it). Gaps in a tunnel or a non-HTTP stream are ignored.
 
 mod chunked;
 mod classify;
