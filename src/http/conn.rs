@@ -772,7 +772,6 @@ impl HttpConn {
     }
 
     fn response_head(&mut self, ts: Timestamp, info: HeadInfo) {
-        self.facts.responses += 1;
         let status = match info.start {
             StartLine::Response { status } => status,
             StartLine::Request { .. } => 0,
@@ -785,6 +784,7 @@ impl HttpConn {
         let plan = plan_body(Role::Response { status, method }, &info);
         self.dirs[TO_CLIENT].phase = Phase::Head;
         if plan == BodyPlan::Interim {
+            self.facts.interim_responses += 1;
             match awaiting.and_then(|i| self.open.get_mut(i)) {
                 Some(o) => {
                     o.ex.interim_responses = o.ex.interim_responses.saturating_add(1);
@@ -794,6 +794,7 @@ impl HttpConn {
             }
             return;
         }
+        self.facts.responses += 1;
         let serial = match awaiting {
             Some(i) => self.open.get(i).map(|o| o.serial),
             None => {

@@ -162,9 +162,13 @@ pub struct HttpFacts {
     pub protocol: Protocol,
     /// Request heads seen (including heads that failed to parse).
     pub requests: u64,
-    /// Response heads seen, interim (1xx) ones included, as tshark counts
-    /// `http.response`.
+    /// Final response heads seen (101 included, other 1xx not), so that
+    /// `requests == responses` on a connection where every request was
+    /// answered. tshark's `http.response` count is `responses +
+    /// interim_responses`.
     pub responses: u64,
+    /// Interim (1xx other than 101) response heads seen.
+    pub interim_responses: u64,
     /// Exchanges in order; at most `max_exchanges_kept` (see
     /// `exchanges_dropped`).
     pub exchanges: Vec<Exchange>,
