@@ -4,7 +4,7 @@ use crate::capture::Frame;
 use crate::decode::{self, SkipReason};
 use crate::http::{self, HttpConfig, HttpConn};
 use crate::report::{self, Aggregator, CaptureInfo, ConnectionRecord, ServerRecord, Summary};
-use crate::tcp::{FlowTable, StreamHandler, TcpConfig};
+use crate::tcp::{FinishOrder, FlowTable, StreamHandler, TcpConfig};
 use crate::time::Timestamp;
 use std::sync::Arc;
 
@@ -17,6 +17,10 @@ pub struct Config {
     /// Which connections the report keeps (`--server`, `--client`,
     /// `--only`); per-server records and the summary cover the same ones.
     pub filter: report::ReportFilter,
+    /// Worker threads for [`analyze_files`] (`--threads`); 1 runs
+    /// everything on the calling thread. The output is the same whatever
+    /// the count (see `parallel.rs`).
+    pub threads: usize,
 }
 
 impl Default for Config {
@@ -28,6 +32,7 @@ impl Default for Config {
             },
             http: HttpConfig::default(),
             filter: report::ReportFilter::default(),
+            threads: 1,
         }
     }
 }
@@ -99,6 +104,30 @@ impl Analyzer {
         }
     }
 
+    /// Let capture time advance to `ts` for a frame another worker
+    /// handles (see `parallel.rs`): lingering connections expire exactly
+    /// when they would have in a single analyzer.
+    pub(crate) fn advance_to(&mut self, ts: Timestamp) {
+        self.last_ts = self.last_ts.max(ts);
+        self.table.advance(ts);
+    }
+
+    /// Connections started so far (the last TCP id given out).
+    pub(crate) fn connections_started(&self) -> u64 {
+        self.table.connections_started()
+    }
+
+    /// The next connection that ended, as a record not yet given to the
+    /// aggregator, with when it ended (see `parallel.rs`).
+    pub(crate) fn next_unaggregated(&mut self) -> Option<(ConnectionRecord, FinishOrder)> {
+        let mut f = self.table.pop_finished()?;
+        f.handler.on_end(f.facts.end);
+        Some((
+            report::build_connection(&f.facts, f.handler.facts()),
+            f.order,
+        ))
+    }
+
     /// The next connection that ended, as a report record.
     /// Connections the filter drops are still folded into the aggregator
     /// (its missed-reuse sweep needs every id) but not returned.
@@ -124,6 +153,14 @@ impl Analyzer {
     pub fn finish(mut self) -> (CaptureInfo, Vec<ServerRecord>, Summary) {
         self.end_of_capture();
         while self.next_record().is_some() {}
+        let (capture, aggregator) = self.into_parts();
+        let (servers, summary) = aggregator.finish();
+        (capture, servers, summary)
+    }
+
+    /// The capture description (with skip and limit counters) and the
+    /// aggregator, once every record has been drained.
+    pub(crate) fn into_parts(self) -> (CaptureInfo, Aggregator) {
         let mut capture = self.capture;
         for (i, r) in SkipReason::ALL.iter().enumerate() {
             if self.skipped[i] > 0 {
@@ -143,8 +180,7 @@ impl Analyzer {
                 .limits_hit
                 .insert("max_buffer".into(), limits.max_buffer);
         }
-        let (servers, summary) = self.aggregator.finish();
-        (capture, servers, summary)
+        (capture, self.aggregator)
     }
 }
 
@@ -164,6 +200,9 @@ pub fn analyze_files<W: std::io::Write>(
     cfg: Config,
     mut writer: report::ReportWriter<W>,
 ) -> std::io::Result<RunOutcome> {
+    if cfg.threads > 1 {
+        return crate::parallel::analyze_files(paths, cfg, writer);
+    }
     use crate::capture::FrameSource;
     let mut analyzer = Analyzer::new(cfg);
     let mut outcome = RunOutcome::default();

@@ -92,6 +92,11 @@ pub struct Args {
     #[arg(long, value_name = "FLAG")]
     pub only: Vec<Flag>,
 
+    /// Analyse with N worker threads (connections sharded by their
+    /// endpoints); the output is the same for every N.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+
     /// Treat PORT as a server port when a connection is picked up
     /// mid-stream (repeatable).
     #[arg(long = "server-port", value_name = "PORT")]
@@ -122,6 +127,7 @@ impl Args {
         cfg.tcp.max_buffer_per_connection = self.max_buffer;
         cfg.tcp.max_buffer_total = self.max_buffer_total;
         cfg.tcp.server_ports = self.server_ports.clone();
+        cfg.threads = self.threads.max(1);
         cfg.http.max_head_bytes = self.max_head.max(16);
         cfg.http.max_headers = self.max_headers.max(1);
         cfg.filter = ReportFilter {

@@ -28,6 +28,7 @@ mod analyzer;
 pub mod capture;
 pub mod decode;
 pub mod http;
+mod parallel;
 pub mod report;
 pub mod tcp;
 pub mod time;

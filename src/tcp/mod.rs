@@ -182,4 +182,23 @@ impl Default for TcpConfig {
 pub struct Finished<H> {
     pub facts: TcpFacts,
     pub handler: H,
+    /// Where in the table's input this connection ended, so that tables
+    /// fed disjoint shards of one capture can be merged back into the
+    /// order one table would have finished them in (see
+    /// [`FinishOrder`]).
+    pub order: FinishOrder,
+}
+
+/// When a connection was finished, counted in calls of
+/// [`FlowTable::handle`] and [`FlowTable::advance`] ("events": one per
+/// frame when every frame is fed to one of them, as the analyzer does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FinishOrder {
+    /// The event that finished it (0-based); `u64::MAX` for
+    /// [`FlowTable::finish_all`].
+    pub event: u64,
+    /// For a connection finished because its linger expired: the event at
+    /// which it closed (the linger queue's order). `None` when it was
+    /// finished by port reuse, eviction or the end of the capture.
+    pub lingered_from: Option<u64>,
 }

@@ -50,6 +50,8 @@ struct Slot<H> {
     gen: u32,
     prev: u32,
     next: u32,
+    /// The event at which the connection closed and began to linger.
+    done_event: u64,
 }
 
 /// The table of tracked connections.
@@ -70,6 +72,12 @@ pub struct FlowTable<H> {
     next_id: u64,
     total_buffered: usize,
     limits: LimitsHit,
+    /// Calls of `handle` and `advance` so far (see [`FinishOrder`]).
+    events: u64,
+    /// The event being processed, or `u64::MAX` in `finish_all`.
+    current_event: u64,
+    /// Set while the linger queue is being drained.
+    expiring_from: Option<u64>,
 }
 
 impl<H: StreamHandler> FlowTable<H> {
@@ -89,6 +97,9 @@ impl<H: StreamHandler> FlowTable<H> {
             next_id: 1,
             total_buffered: 0,
             limits: LimitsHit::default(),
+            events: 0,
+            current_event: 0,
+            expiring_from: None,
         }
     }
 
@@ -98,7 +109,9 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Feed one segment.
     pub fn handle(&mut self, seg: &Segment<'_>) {
-        self.advance(seg.ts);
+        self.current_event = self.events;
+        self.events += 1;
+        self.expire(seg.ts);
         let key = FlowKey::of(seg);
         let f = seg.flags;
         let idx = match self.map.get(&key).copied() {
@@ -136,6 +149,7 @@ impl<H: StreamHandler> FlowTable<H> {
             let ns = i64::try_from(linger.as_nanos()).unwrap_or(i64::MAX);
             let deadline = Timestamp(now.0.saturating_add(ns));
             slot.conn.linger_until = Some(deadline);
+            slot.done_event = self.current_event;
             self.linger.push_back((deadline, idx, slot.gen));
         }
     }
@@ -143,16 +157,29 @@ impl<H: StreamHandler> FlowTable<H> {
     /// Let capture time advance to `now` (finishes lingering closed
     /// connections). Called by [`FlowTable::handle`] too.
     pub fn advance(&mut self, now: Timestamp) {
+        self.current_event = self.events;
+        self.events += 1;
+        self.expire(now);
+    }
+
+    fn expire(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
         while let Some(&(deadline, idx, gen)) = self.linger.front() {
             if deadline > self.now {
                 break;
             }
             self.linger.pop_front();
-            if self.slot(idx).is_some_and(|s| s.gen == gen) {
+            if let Some(s) = self.slot(idx).filter(|s| s.gen == gen) {
+                self.expiring_from = Some(s.done_event);
                 self.finish_slot(idx, false);
+                self.expiring_from = None;
             }
         }
+    }
+
+    /// Connections started so far (the last id given out).
+    pub fn connections_started(&self) -> u64 {
+        self.next_id - 1
     }
 
     /// The next connection that ended, in the order they ended. Its
@@ -164,7 +191,8 @@ impl<H: StreamHandler> FlowTable<H> {
     /// End of capture: every connection still tracked is finished, in the
     /// order of their first packet.
     pub fn finish_all(&mut self, now: Timestamp) {
-        self.advance(now);
+        self.current_event = u64::MAX;
+        self.expire(now);
         let mut live: Vec<(u64, u32)> = self
             .slots
             .iter()
@@ -241,6 +269,7 @@ impl<H: StreamHandler> FlowTable<H> {
                 gen,
                 prev: NIL,
                 next: NIL,
+                done_event: 0,
             });
         }
         self.map.insert(key, idx);
@@ -266,6 +295,10 @@ impl<H: StreamHandler> FlowTable<H> {
         self.finished.push_back(Finished {
             facts: slot.conn.facts,
             handler: slot.conn.handler,
+            order: FinishOrder {
+                event: self.current_event,
+                lingered_from: self.expiring_from,
+            },
         });
     }
 
