@@ -33,8 +33,10 @@ fn captures() -> Vec<String> {
 }
 
 fn run(paths: &[String], threads: usize, linger: Option<Duration>, format: Format) -> Vec<u8> {
-    let mut cfg = Config::default();
-    cfg.threads = threads;
+    let mut cfg = Config {
+        threads,
+        ..Config::default()
+    };
     if let Some(l) = linger {
         cfg.tcp.close_linger = l;
     }
