@@ -696,9 +696,12 @@ impl HttpConn {
         Some(serial)
     }
 
-    fn request_head(&mut self, ts: Timestamp, info: HeadInfo) {
-        let (method, uri) = match &info.start {
-            StartLine::Request { method, uri } => (method.clone(), uri.clone()),
+    fn request_head(&mut self, ts: Timestamp, mut info: HeadInfo) {
+        // Moved out, not cloned: the head's strings become the exchange's
+        // (two allocations per request fewer).
+        let start = std::mem::replace(&mut info.start, StartLine::Response { status: 0 });
+        let (method, uri) = match start {
+            StartLine::Request { method, uri } => (method, uri),
             StartLine::Response { .. } => (String::new(), String::new()),
         };
         let kind = MethodKind::of(&method);
