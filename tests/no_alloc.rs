@@ -251,7 +251,7 @@ fn body_segments_and_acks_allocate_nothing() {
 #[test]
 fn keepalive_probes_allocate_nothing_once_the_interval_list_is_full() {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    assert!(keepwatch::tcp::MAX_KEEPALIVE_INTERVALS < 1400);
+    const { assert!(keepwatch::tcp::MAX_KEEPALIVE_INTERVALS < 1400) };
     let frames = steady_state(3);
     let warm = frames.len() / 2;
     let (allocs, records) = analyze(&frames, warm);
