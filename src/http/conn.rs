@@ -683,6 +683,12 @@ impl HttpConn {
         }
         let serial = self.next_serial;
         self.next_serial += 1;
+        if self.open.capacity() == 0 {
+            // Most connections never have two exchanges open at once: room
+            // for one, not the four a first push would make (an Open is
+            // ~330 bytes, and idle connections are many).
+            self.open.reserve_exact(1);
+        }
         self.open.push_back(Open {
             serial,
             ex,
@@ -1082,6 +1088,11 @@ impl HttpConn {
 
     fn keep(&mut self, ex: Exchange) {
         if self.facts.exchanges.len() < self.cfg.max_exchanges_kept {
+            if self.facts.exchanges.capacity() == 0 {
+                // One-exchange connections are common (HTTP/1.0, close):
+                // exact room for the first, amortized growth after.
+                self.facts.exchanges.reserve_exact(1);
+            }
             self.facts.exchanges.push(ex);
         } else {
             self.facts.exchanges_dropped += 1;

@@ -78,6 +78,8 @@ pub struct FlowTable<H> {
     current_event: u64,
     /// Set while the linger queue is being drained.
     expiring_from: Option<u64>,
+    /// After `finish_all`: slots still to finish, last to finish first.
+    closing: Vec<u32>,
 }
 
 impl<H: StreamHandler> FlowTable<H> {
@@ -100,6 +102,7 @@ impl<H: StreamHandler> FlowTable<H> {
             events: 0,
             current_event: 0,
             expiring_from: None,
+            closing: Vec::new(),
         }
     }
 
@@ -109,6 +112,7 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Feed one segment.
     pub fn handle(&mut self, seg: &Segment<'_>) {
+        self.flush_closing();
         self.current_event = self.events;
         self.events += 1;
         self.expire(seg.ts);
@@ -157,6 +161,7 @@ impl<H: StreamHandler> FlowTable<H> {
     /// Let capture time advance to `now` (finishes lingering closed
     /// connections). Called by [`FlowTable::handle`] too.
     pub fn advance(&mut self, now: Timestamp) {
+        self.flush_closing();
         self.current_event = self.events;
         self.events += 1;
         self.expire(now);
@@ -177,6 +182,20 @@ impl<H: StreamHandler> FlowTable<H> {
         }
     }
 
+    /// Input after `finish_all` (not what the analyzer does): finish what
+    /// it left, in order, before anything else.
+    fn flush_closing(&mut self) {
+        if self.closing.is_empty() {
+            return;
+        }
+        self.current_event = u64::MAX;
+        while let Some(i) = self.closing.pop() {
+            if self.slot(i).is_some() {
+                self.finish_slot(i, false);
+            }
+        }
+    }
+
     /// Connections started so far (the last id given out).
     pub fn connections_started(&self) -> u64 {
         self.next_id - 1
@@ -185,6 +204,17 @@ impl<H: StreamHandler> FlowTable<H> {
     /// The next connection that ended, in the order they ended. Its
     /// handler has not had [`StreamHandler::on_end`] yet.
     pub fn pop_finished(&mut self) -> Option<Finished<H>> {
+        if self.finished.is_empty() {
+            // End of capture: finish the rest one at a time, so they are
+            // never all queued at once (a record's worth of memory each).
+            self.current_event = u64::MAX;
+            while let Some(i) = self.closing.pop() {
+                if self.slot(i).is_some() {
+                    self.finish_slot(i, false);
+                    break;
+                }
+            }
+        }
         self.finished.pop_front()
     }
 
@@ -199,10 +229,9 @@ impl<H: StreamHandler> FlowTable<H> {
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|s| (s.conn.facts.id, i as u32)))
             .collect();
-        live.sort_unstable();
-        for (_, i) in live {
-            self.finish_slot(i, false);
-        }
+        // Highest id first: popped from the back, lowest first.
+        live.sort_unstable_by(|a, b| b.cmp(a));
+        self.closing = live.into_iter().map(|(_, i)| i).collect();
         self.linger.clear();
     }
 
