@@ -62,12 +62,12 @@ pub const MAX_PAIR_PENDING_EVENTS: usize = 65_536;
 pub const WATERMARK_SLACK_NS: i64 = 1_000_000_000;
 
 /// Findings thresholds (see `docs/schema.md`, "Findings").
-pub const MIN_IDLE_CLOSES: u64 = 3;
+pub const MIN_IDLE_CLOSES: u64 = 1;
 pub const REQUEST_CAP_MIN_CONNECTIONS: u64 = 3;
 pub const REQUEST_CAP_MIN_SHARE: f64 = 0.8;
 pub const TIME_WAIT_MIN_CONNECTIONS: u64 = 10;
 pub const TIME_WAIT_MIN_SHARE: f64 = 0.5;
-pub const MISSED_REUSE_MIN_EXCESS: u64 = 3;
+pub const MISSED_REUSE_MIN_EXCESS: u64 = 2;
 /// Findings kept in the summary (the first by kind); the rest are counted
 /// in `findings_omitted`.
 pub const MAX_FINDINGS: usize = 1_000;
@@ -251,7 +251,13 @@ impl ServerAcc {
     fn add(&mut self, rec: &ConnectionRecord) {
         self.counts.add(rec);
         let ex = exchanges_of(rec);
-        if rec.close.reason == CloseReason::ServerIdleTimeout && ex > 0 {
+        // A keep-alive race that began with the server's FIN is an idle
+        // timeout too: the request only crossed it on the wire.
+        let idle_close = rec.close.reason == CloseReason::ServerIdleTimeout
+            || (rec.close.reason == CloseReason::KeepaliveRace
+                && rec.close.initiator == Sides::Server
+                && rec.close.by == CloseBy::Fin);
+        if idle_close && ex > 0 {
             if let Some(idle) = rec.close.idle_before_ms {
                 self.idle.add(idle);
             }
@@ -295,6 +301,7 @@ const IDLE_START: u8 = 4;
 struct PairAcc {
     connections: u64,
     http_connections: u64,
+    client_closed: u64,
     missed_reuse: u64,
     max_busy: u64,
     busy: u64,
@@ -323,6 +330,14 @@ impl PairAcc {
             return;
         }
         self.http_connections += 1;
+        if matches!(
+            rec.close.reason,
+            CloseReason::ClientClosedAfterResponse | CloseReason::ConnectionCloseRequested
+        ) && rec.close.initiator == Sides::Client
+            || rec.close.requested_by == Sides::Client
+        {
+            self.client_closed += 1;
+        }
         self.push(rec.start, OPEN);
         let close = rec.close.at.unwrap_or(rec.end);
         // Busy intervals, merged per connection.
@@ -576,6 +591,7 @@ impl Aggregator {
                         client: *client,
                         connections: p.connections,
                         http_connections: p.http_connections,
+                        client_closed: p.client_closed,
                         missed_reuse: p.missed_reuse,
                         min_pool: p.max_busy,
                         approximate: p.approximate,
@@ -710,9 +726,10 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
         .filter(|it| it.closes >= MIN_IDLE_CLOSES)
     {
         let observed = format!(
-            "{srv} closes idle connections after {} ({} closes, {:.2} to {:.2} s)",
+            "{srv} closes idle connections after {} ({} close{}, {:.2} to {:.2} s)",
             secs(it.inferred_ms),
             it.closes,
+            if it.closes == 1 { "" } else { "s" },
             it.idle_before_ms.min / 1000.0,
             it.idle_before_ms.max / 1000.0
         );
@@ -762,9 +779,13 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
         .clients
         .iter()
         .filter(|c| {
+            // Churn the client chose: it opened connections while idle ones
+            // were there, or closed them itself. Connections the server
+            // closed had to be redialled; that is no missed reuse.
             c.min_pool > 0
                 && c.http_connections.saturating_sub(c.min_pool) >= MISSED_REUSE_MIN_EXCESS
                 && c.http_connections >= c.min_pool.saturating_mul(2)
+                && (c.missed_reuse > 0 || c.client_closed >= MISSED_REUSE_MIN_EXCESS)
         })
         .collect();
     for c in churning.iter().take(MAX_PAIR_FINDINGS) {

@@ -642,6 +642,9 @@ pub struct ClientReuse {
     pub connections: u64,
     /// Connections that carried at least one request.
     pub http_connections: u64,
+    /// Of `http_connections`, those the client closed itself (first FIN
+    /// after a complete response, or its own `Connection: close`).
+    pub client_closed: u64,
     /// Connections opened while the client had an idle reusable connection
     /// to this server.
     pub missed_reuse: u64,
