@@ -364,7 +364,9 @@ impl Stats {
         let median = if n % 2 == 1 {
             values[n / 2]
         } else {
-            (values[n / 2 - 1] + values[n / 2]) / 2.0
+            // Rounded to the nanosecond so halving two millisecond values
+            // does not print binary noise (1023.9939999999999).
+            ((values[n / 2 - 1] + values[n / 2]) / 2.0 * 1e6).round() / 1e6
         };
         Some(Stats { min, median, max })
     }
