@@ -561,3 +561,42 @@ fn missed_reuse_findings_are_bounded_per_server() {
         "3 more clients opened 27 more connections to 10.0.0.2:80 than they needed (see servers[].clients)"
     );
 }
+
+/// One request per connection, the client closing each: the clients pile
+/// up TIME_WAIT. With reuse the same closes say nothing.
+#[test]
+fn client_time_wait_churn_is_a_finding() {
+    let one_shot: Vec<ConnectionRecord> = (0..12u64)
+        .map(|i| {
+            let s = i as f64 * 1000.0;
+            conn(i + 1, &format!("10.0.0.1:{}", 40000 + i), s)
+                .exchange(s + 2.0, s + 3.0)
+                .fin(Side::Client, s + 4.0)
+                .build()
+        })
+        .collect();
+    assert!(one_shot.iter().all(|r| r.close.time_wait == Sides::Client));
+    let mut agg = Aggregator::default();
+    aggregate(one_shot, &mut agg);
+    let (_, summary) = agg.finish();
+    assert!(messages(&summary).contains(
+        &"clients of 10.0.0.2:80 hold TIME_WAIT for 100% of their connections (12) while reusing only 0%: at high connection rates this exhausts ephemeral ports; keep connections open and reuse them"
+    ));
+
+    let reused: Vec<ConnectionRecord> = (0..12u64)
+        .map(|i| {
+            let s = i as f64 * 1000.0;
+            conn(i + 1, &format!("10.0.0.1:{}", 40000 + i), s)
+                .exchange(s + 2.0, s + 3.0)
+                .exchange(s + 5.0, s + 6.0)
+                .fin(Side::Client, s + 7.0)
+                .build()
+        })
+        .collect();
+    let mut agg = Aggregator::default();
+    aggregate(reused, &mut agg);
+    let (_, summary) = agg.finish();
+    assert!(!messages(&summary)
+        .iter()
+        .any(|m| m.starts_with("clients of 10.0.0.2:80 hold TIME_WAIT")));
+}

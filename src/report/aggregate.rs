@@ -841,6 +841,28 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
             ),
         );
     }
+    let tw_client = s
+        .time_wait
+        .iter()
+        .filter(|(k, _)| matches!(k, Sides::Client | Sides::Both))
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    if s.connections >= TIME_WAIT_MIN_CONNECTIONS
+        && tw_client as f64 >= TIME_WAIT_MIN_SHARE * s.connections as f64
+        && s.reuse_share < 1.0 - TIME_WAIT_MIN_SHARE
+    {
+        // Clients closing first is healthy on long-lived connections; it
+        // only matters when they churn (few exchanges per connection).
+        push(
+            FindingKind::TimeWait,
+            None,
+            format!(
+                "clients of {srv} hold TIME_WAIT for {:.0}% of their connections ({tw_client}) while reusing only {:.0}%: at high connection rates this exhausts ephemeral ports; keep connections open and reuse them",
+                100.0 * tw_client as f64 / s.connections as f64,
+                100.0 * s.reuse_share
+            ),
+        );
+    }
     if let Some(cap) = &s.request_cap {
         let adv = s
             .advertised_keep_alive
