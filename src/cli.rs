@@ -45,7 +45,10 @@ pub struct Args {
 
     /// Capture live from an interface (`any` for all), until SIGINT or
     /// SIGTERM (needs the `live` feature).
-    #[arg(short = 'i', long, value_name = "IFACE", conflicts_with = "files")]
+    // Not `conflicts_with = "files"`: clap drops the `requires` of the live
+    // options when a conflicting argument is present; the live command
+    // rejects files itself.
+    #[arg(short = 'i', long, value_name = "IFACE")]
     pub interface: Option<String>,
 
     /// BPF filter expression, as tcpdump takes it; applies to files too

@@ -55,7 +55,7 @@ mod imp {
     use keepwatch::capture::live::{
         self, BpfFilter, LiveCapture, LiveConfig, LiveError, LiveEvent,
     };
-    use keepwatch::report::{Format, PcapStats, ReportWriter, WriterOptions};
+    use keepwatch::report::{Format, PcapStats, ReportWriter};
     use keepwatch::time::Timestamp;
     use keepwatch::Session;
     use serde::Serialize;
@@ -207,6 +207,10 @@ mod imp {
         let Some(interface) = args.interface.as_deref() else {
             return ExitCode::from(2);
         };
+        if !args.files.is_empty() {
+            eprintln!("keepwatch: -i captures live and reads no files; give one or the other");
+            return ExitCode::from(2);
+        }
         let settings = match settings(args) {
             Ok(s) => s,
             Err(e) => {
@@ -242,14 +246,7 @@ mod imp {
         let terminal = args.output.is_none() && io::stdout().is_terminal();
         let format = args.output_format(terminal);
         let shared = SharedOut(Rc::new(RefCell::new(out)));
-        let writer = ReportWriter::new(
-            shared.clone(),
-            format,
-            WriterOptions {
-                verbose: args.verbose,
-                color: crate::use_color(args),
-            },
-        );
+        let writer = ReportWriter::new(shared.clone(), format, crate::writer_options(args));
         let mut session = Session::new(args.config(), writer);
         if !args.quiet {
             eprintln!(

@@ -50,10 +50,14 @@ fn open_output(args: &cli::Args) -> io::Result<Box<dyn Write>> {
     })
 }
 
-fn use_color(args: &cli::Args) -> bool {
-    args.output.is_none()
-        && io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// The writer's options, for files and live capture alike.
+fn writer_options(args: &cli::Args) -> WriterOptions {
+    WriterOptions {
+        verbose: args.verbose,
+        color: args.output.is_none()
+            && io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
 }
 
 fn run(args: &cli::Args) -> io::Result<ExitCode> {
@@ -63,14 +67,7 @@ fn run(args: &cli::Args) -> io::Result<ExitCode> {
     };
     let out = open_output(args)?;
     let terminal = args.output.is_none() && io::stdout().is_terminal();
-    let writer = ReportWriter::new(
-        out,
-        args.output_format(terminal),
-        WriterOptions {
-            verbose: args.verbose,
-            color: use_color(args),
-        },
-    );
+    let writer = ReportWriter::new(out, args.output_format(terminal), writer_options(args));
     let paths: Vec<String> = args
         .files
         .iter()

@@ -62,7 +62,7 @@ pub struct CaptureInfo {
 }
 
 /// libpcap's counters for a live capture, since it started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PcapStats {
     /// Packets that passed the filter (on Linux, counted before drops).
     pub received: u64,
