@@ -55,6 +55,7 @@ mod imp {
     use keepwatch::capture::live::{
         self, BpfFilter, LiveCapture, LiveConfig, LiveError, LiveEvent,
     };
+    use keepwatch::capture::MAX_RECORD_BYTES;
     use keepwatch::report::{Format, PcapStats, ReportWriter};
     use keepwatch::time::Timestamp;
     use keepwatch::Session;
@@ -149,6 +150,16 @@ mod imp {
         Count,
     }
 
+    impl Stop {
+        fn as_str(&self) -> &'static str {
+            match self {
+                Stop::Signal => "stopped by signal",
+                Stop::Duration => "--duration reached",
+                Stop::Count => "--count reached",
+            }
+        }
+    }
+
     enum LoopError {
         Output(io::Error),
         Capture(LiveError),
@@ -165,6 +176,7 @@ mod imp {
     }
 
     struct Settings {
+        snaplen: u32,
         duration: Option<Duration>,
         count: Option<u64>,
         stats_interval: Option<Duration>,
@@ -176,7 +188,16 @@ mod imp {
     }
 
     fn settings(args: &Args) -> Result<Settings, String> {
+        let snaplen = args.live.snaplen;
+        if snaplen == 0 || snaplen > MAX_RECORD_BYTES {
+            // A larger record would make the -w file unreadable by the
+            // file reader (and by Wireshark, whose limit this is).
+            return Err(format!(
+                "--snaplen must be between 1 and {MAX_RECORD_BYTES}, not {snaplen}"
+            ));
+        }
         Ok(Settings {
+            snaplen,
             duration: args
                 .live
                 .duration
@@ -224,7 +245,7 @@ mod imp {
             return ExitCode::from(1);
         }
         let mut cfg = LiveConfig::new(interface);
-        cfg.snaplen = args.live.snaplen.max(1);
+        cfg.snaplen = settings.snaplen;
         cfg.promisc = !args.live.no_promisc;
         cfg.buffer_size = args.live.buffer_size;
         cfg.filter = args.filter.clone();
@@ -272,8 +293,9 @@ mod imp {
             started,
         );
         let mut code = ExitCode::SUCCESS;
+        let mut why = "read error";
         match &result {
-            Ok(_) => {}
+            Ok(stop) => why = stop.as_str(),
             Err(LoopError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
                 // The reader went away: nothing more can be said.
                 return ExitCode::SUCCESS;
@@ -312,7 +334,7 @@ mod imp {
         if !args.quiet {
             let c = counters.unwrap_or_default();
             eprintln!(
-                "keepwatch: {packets} packets captured, {} received by filter, \
+                "keepwatch: {why}: {packets} packets captured, {} received by filter, \
                  {} dropped by kernel, {} dropped by interface",
                 c.received, c.dropped, c.if_dropped
             );
