@@ -108,9 +108,10 @@ pub struct LiveArgs {
     #[arg(long, requires = "interface")]
     pub no_promisc: bool,
 
-    /// Kernel capture buffer size (libpcap's default is 2 MiB).
-    #[arg(long, value_name = "BYTES", requires = "interface")]
-    pub buffer_size: Option<u32>,
+    /// Kernel capture buffer size (libpcap's own default, 2 MiB, holds
+    /// only ~30 packets on loopback).
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, requires = "interface")]
+    pub buffer_size: u32,
 
     /// Stop after SECONDS of capture.
     #[arg(long, value_name = "SECONDS", requires = "interface")]

@@ -22,6 +22,12 @@ use std::time::Duration;
 /// Default snapshot length: libpcap's and tcpdump's (whole packets).
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
 
+/// Default kernel ring size. libpcap's own default (2 MiB) holds few
+/// packets when they are large: in immediate mode (TPACKET_V2) every ring
+/// slot is sized for the interface MTU, so on loopback (MTU 65536) 2 MiB is
+/// about 30 packets, and a burst overflows it while a busy CPU delays us.
+pub const DEFAULT_BUFFER_BYTES: u32 = 16 << 20;
+
 /// Longest a read waits for a packet before returning
 /// [`LiveEvent::Timeout`], so the capture loop wakes up regularly.
 pub const READ_TIMEOUT: Duration = Duration::from_millis(200);
@@ -34,8 +40,8 @@ pub struct LiveConfig {
     pub snaplen: u32,
     /// Ignored for `any`, which cannot be promiscuous.
     pub promisc: bool,
-    /// Kernel buffer size in bytes; `None` keeps libpcap's default (2 MiB).
-    pub buffer_size: Option<u32>,
+    /// Kernel buffer size in bytes.
+    pub buffer_size: u32,
     /// Deliver packets as they arrive instead of in kernel batches.
     pub immediate: bool,
     /// BPF expression applied in the kernel.
@@ -50,7 +56,7 @@ impl LiveConfig {
             interface: interface.to_string(),
             snaplen: DEFAULT_SNAPLEN,
             promisc: true,
-            buffer_size: None,
+            buffer_size: DEFAULT_BUFFER_BYTES,
             immediate: true,
             filter: None,
             save: None,
@@ -226,17 +232,15 @@ impl LiveCapture {
         let is_any = cfg.interface == "any";
         let snaplen = i32::try_from(cfg.snaplen).unwrap_or(i32::MAX);
         let timeout = i32::try_from(READ_TIMEOUT.as_millis()).unwrap_or(i32::MAX);
-        let mut inactive = pcap::Capture::from_device(cfg.interface.as_str())
+        let inactive = pcap::Capture::from_device(cfg.interface.as_str())
             .map_err(open_err)?
             .snaplen(snaplen)
             // libpcap warns (and the pcap crate fails) when asked for
             // promiscuous mode on `any`, which has no such mode.
             .promisc(cfg.promisc && !is_any)
             .immediate_mode(cfg.immediate)
-            .timeout(timeout);
-        if let Some(size) = cfg.buffer_size {
-            inactive = inactive.buffer_size(i32::try_from(size).unwrap_or(i32::MAX));
-        }
+            .timeout(timeout)
+            .buffer_size(i32::try_from(cfg.buffer_size).unwrap_or(i32::MAX));
         let mut cap = inactive.open().map_err(|e| {
             let mut err = open_err(e);
             // libpcap says only "No such device exists" for a bad name;
