@@ -434,6 +434,40 @@ fn sigint_stops_the_capture_cleanly_and_flushes_open_connections() {
 }
 
 #[test]
+fn second_sigint_exits_at_once() {
+    if !can_capture("second_sigint_exits_at_once") {
+        return;
+    }
+    // The second SIGINT, 10 ms after the first, must end the process at
+    // once with status 130: without the handler it would only set the stop
+    // flag again (exit 0). It lands while the first is still being acted
+    // on: the loop's wake-up, or the teardown (closing a packet socket waits
+    // for the kernel, ~200 ms). The first may win the race now and then
+    // (exit 0, complete output), so: several tries.
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        let run = start_capture(&["-i", "lo", "-f", "tcp port 9", "-F", "ndjson"]);
+        let pid = run.pid().to_string();
+        let kill = run_output(Command::new("sh").args([
+            "-c",
+            &format!("kill -INT {pid}; sleep 0.01; kill -INT {pid} 2>/dev/null; true"),
+        ]));
+        assert!(kill.status.success());
+        let done = run.wait(RUN_SLACK);
+        match done.code {
+            Some(130) => {}
+            Some(0) => assert!(done.stdout.contains("summary"), "{}", done.stdout),
+            other => panic!("exit {other:?}; stderr: {}", done.stderr),
+        }
+        codes.push(done.code);
+        if done.code == Some(130) {
+            return;
+        }
+    }
+    panic!("no second SIGINT ended keepwatch at once: {codes:?}");
+}
+
+#[test]
 fn count_stops_after_that_many_packets() {
     if !can_capture("count_stops_after_that_many_packets") {
         return;
