@@ -56,9 +56,6 @@ pub struct Args {
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,
 
-    #[command(flatten)]
-    pub live: LiveArgs,
-
     /// Most connections tracked at once; the least recently active is
     /// evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
@@ -84,6 +81,11 @@ pub struct Args {
     /// mid-stream (repeatable).
     #[arg(long = "server-port", value_name = "PORT")]
     pub server_ports: Vec<u16>,
+
+    // Last: the group's help heading would otherwise carry over to the
+    // options after it.
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 /// Live capture options (`-i`); they need the `live` feature.
