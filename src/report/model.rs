@@ -64,6 +64,20 @@ pub struct CaptureInfo {
     pub truncated_packets: u64,
     /// Named limits that were hit, with how often.
     pub limits_hit: BTreeMap<String, u64>,
+    /// Live capture only: libpcap's counters at the end (absent for files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcap_stats: Option<PcapStats>,
+}
+
+/// libpcap's counters for a live capture, since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PcapStats {
+    /// Packets that passed the filter (on Linux, counted before drops).
+    pub received: u64,
+    /// Dropped because the kernel buffer was full (read too slowly).
+    pub dropped: u64,
+    /// Dropped by the interface or its driver.
+    pub if_dropped: u64,
 }
 
 /// Integer map keys arrive as strings; parse them here so the map also
