@@ -71,6 +71,16 @@ impl Analyzer {
         }
     }
 
+    /// What was read so far.
+    pub fn capture(&self) -> &CaptureInfo {
+        &self.capture
+    }
+
+    /// Connections tracked now (open, or closed and lingering).
+    pub fn open_connections(&self) -> usize {
+        self.table.len()
+    }
+
     /// What was read so far (files are recorded by the caller).
     pub fn capture_mut(&mut self) -> &mut CaptureInfo {
         &mut self.capture
@@ -135,7 +145,8 @@ impl Analyzer {
         loop {
             let mut f = self.table.pop_finished()?;
             f.handler.on_end(f.facts.end);
-            let rec = report::build_connection(&f.facts, f.handler.facts());
+            let mut rec = report::build_connection(&f.facts, f.handler.facts());
+            self.aggregator.refine(&mut rec);
             if self.aggregator.add(&rec) {
                 return Some(rec);
             }
@@ -190,6 +201,61 @@ pub struct RunOutcome {
     /// Read problems, in the order met: warnings (truncated files) and
     /// errors (not a capture, corrupt). Results before each are kept.
     pub problems: Vec<crate::capture::CaptureError>,
+    /// Why the frame filter stopped the run (it cannot apply to a link type
+    /// met in the input), if it did. Results before it are kept.
+    pub filter_error: Option<String>,
+}
+
+/// One run of the engine, writing connection records as they end: the part
+/// file and live modes share. The caller only feeds frames (in any order of
+/// sources) and ends it; the report it writes depends on nothing but the
+/// frames.
+pub struct Session<W: std::io::Write> {
+    analyzer: Analyzer,
+    writer: report::ReportWriter<W>,
+}
+
+impl<W: std::io::Write> Session<W> {
+    pub fn new(cfg: Config, writer: report::ReportWriter<W>) -> Self {
+        Session {
+            analyzer: Analyzer::new(cfg),
+            writer,
+        }
+    }
+
+    /// Feed one frame and write the records of the connections it ended.
+    /// Returns how many were written.
+    pub fn process(&mut self, frame: &Frame<'_>) -> std::io::Result<usize> {
+        self.analyzer.process(frame);
+        self.drain()
+    }
+
+    fn drain(&mut self) -> std::io::Result<usize> {
+        let mut n = 0;
+        while let Some(rec) = self.analyzer.next_record() {
+            self.writer.connection(rec)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    /// What was read so far, to record files or capture counters in.
+    pub fn capture_mut(&mut self) -> &mut CaptureInfo {
+        self.analyzer.capture_mut()
+    }
+
+    /// End of input: every open connection is finished and written, then
+    /// the per-server records, capture description and summary.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.analyzer.end_of_capture();
+        self.drain()?;
+        let (capture, servers, summary) = self.analyzer.finish();
+        self.writer.finish(capture, servers, summary)
+    }
 }
 
 /// Read capture files in order as one capture and write the report.
@@ -198,15 +264,31 @@ pub struct RunOutcome {
 pub fn analyze_files<W: std::io::Write>(
     paths: &[String],
     cfg: Config,
-    mut writer: report::ReportWriter<W>,
+    writer: report::ReportWriter<W>,
+) -> std::io::Result<RunOutcome> {
+    analyze_files_filtered(paths, cfg, writer, &mut |_| Ok(true))
+}
+
+/// [`analyze_files`] seeing only the frames `filter` accepts (a BPF
+/// expression in the CLI): the others are not counted anywhere, as if a
+/// kernel filter had dropped them. A filter error (`Err(reason)`) ends the
+/// run; the report of what was read is still written.
+pub fn analyze_files_filtered<W: std::io::Write>(
+    paths: &[String],
+    cfg: Config,
+    writer: report::ReportWriter<W>,
+    filter: &mut dyn FnMut(&Frame<'_>) -> Result<bool, String>,
 ) -> std::io::Result<RunOutcome> {
     if cfg.threads > 1 {
         return crate::parallel::analyze_files(paths, cfg, writer);
     }
     use crate::capture::FrameSource;
-    let mut analyzer = Analyzer::new(cfg);
+    let mut session = Session::new(cfg, writer);
     let mut outcome = RunOutcome::default();
     for path in paths {
+        if outcome.filter_error.is_some() {
+            break;
+        }
         let mut info = report::FileInfo {
             path: path.clone(),
             ..Default::default()
@@ -221,13 +303,18 @@ pub fn analyze_files<W: std::io::Write>(
                 info.gzip = reader.is_gzip();
                 loop {
                     match reader.next_frame() {
-                        Ok(Some(frame)) => {
-                            info.packets += 1;
-                            analyzer.process(&frame);
-                            while let Some(rec) = analyzer.next_record() {
-                                writer.connection(rec)?;
+                        Ok(Some(frame)) => match filter(&frame) {
+                            Ok(true) => {
+                                info.packets += 1;
+                                session.process(&frame)?;
                             }
-                        }
+                            Ok(false) => {}
+                            Err(reason) => {
+                                info.error = Some(reason.clone());
+                                outcome.filter_error = Some(reason);
+                                break;
+                            }
+                        },
                         Ok(None) => break,
                         Err(e) => {
                             info.error = Some(e.to_string());
@@ -238,13 +325,8 @@ pub fn analyze_files<W: std::io::Write>(
                 }
             }
         }
-        analyzer.capture_mut().files.push(info);
+        session.capture_mut().files.push(info);
     }
-    analyzer.end_of_capture();
-    while let Some(rec) = analyzer.next_record() {
-        writer.connection(rec)?;
-    }
-    let (capture, servers, summary) = analyzer.finish();
-    writer.finish(capture, servers, summary)?;
+    session.finish()?;
     Ok(outcome)
 }

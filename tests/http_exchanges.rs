@@ -262,6 +262,25 @@ fn close_delimited_response_ends_at_server_fin() {
     assert!(!f.close_delimited_on_http11);
 }
 
+/// The shape of testdata/close-delimited.pcap: a persistent exchange, then
+/// a close-delimited response whose FIN comes within a millisecond of the
+/// first response's end. The FIN delimits the body; it is not premature.
+#[test]
+fn close_delimited_after_persistent_exchange_is_not_premature() {
+    let f = check(&[
+        c(0, GET),
+        s(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        c(0, GET),
+        s(0, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody"),
+        fin(ToClient, 0),
+        fin(ToServer, 1),
+    ]);
+    no_errors(&f);
+    assert_eq!(f.exchanges.len(), 2);
+    assert_eq!(f.exchanges[1].response_framing, Framing::Close);
+    assert!(!f.premature_close);
+}
+
 #[test]
 fn close_delimited_response_cut_by_capture_end_is_incomplete() {
     let f = check(&[c(0, GET), s(1, "HTTP/1.1 200 OK\r\n\r\npartial")]);

@@ -1105,6 +1105,17 @@ impl HttpConn {
         if self.facts.premature_close || self.client_closed {
             return;
         }
+        // A FIN that ends a close-delimited body is that body's delimiter,
+        // announced by the response's framing: never premature.
+        if matches!(
+            self.dirs[TO_CLIENT].phase,
+            Phase::Body {
+                body: Body::Close,
+                ..
+            }
+        ) {
+            return;
+        }
         let req = &self.dirs[TO_SERVER];
         let partial_request = matches!(req.phase, Phase::Head) && !req.buf.is_empty();
         let owed = self.open.iter().find(|o| o.owes_response());

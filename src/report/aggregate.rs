@@ -62,12 +62,12 @@ pub const MAX_PAIR_PENDING_EVENTS: usize = 65_536;
 pub const WATERMARK_SLACK_NS: i64 = 1_000_000_000;
 
 /// Findings thresholds (see `docs/schema.md`, "Findings").
-pub const MIN_IDLE_CLOSES: u64 = 3;
+pub const MIN_IDLE_CLOSES: u64 = 1;
 pub const REQUEST_CAP_MIN_CONNECTIONS: u64 = 3;
 pub const REQUEST_CAP_MIN_SHARE: f64 = 0.8;
 pub const TIME_WAIT_MIN_CONNECTIONS: u64 = 10;
 pub const TIME_WAIT_MIN_SHARE: f64 = 0.5;
-pub const MISSED_REUSE_MIN_EXCESS: u64 = 3;
+pub const MISSED_REUSE_MIN_EXCESS: u64 = 2;
 /// Findings kept in the summary (the first by kind); the rest are counted
 /// in `findings_omitted`.
 pub const MAX_FINDINGS: usize = 1_000;
@@ -208,6 +208,17 @@ impl Counts {
     }
 }
 
+/// N, when the server ended this connection with its own `Connection:
+/// close` after N >= 2 exchanges (the client did not ask for the close).
+fn server_close_count(rec: &ConnectionRecord) -> Option<u64> {
+    let asked = matches!(
+        rec.close.reason,
+        CloseReason::ConnectionCloseRequested | CloseReason::MaxRequests
+    ) && rec.close.requested_by == Sides::Server;
+    let n = exchanges_of(rec);
+    (asked && n >= 2).then_some(n)
+}
+
 fn exchanges_of(rec: &ConnectionRecord) -> u64 {
     let kept = rec.exchanges.as_ref().map_or(0, |e| e.len() as u64);
     rec.requests.max(kept)
@@ -240,7 +251,13 @@ impl ServerAcc {
     fn add(&mut self, rec: &ConnectionRecord) {
         self.counts.add(rec);
         let ex = exchanges_of(rec);
-        if rec.close.reason == CloseReason::ServerIdleTimeout && ex > 0 {
+        // A keep-alive race that began with the server's FIN is an idle
+        // timeout too: the request only crossed it on the wire.
+        let idle_close = rec.close.reason == CloseReason::ServerIdleTimeout
+            || (rec.close.reason == CloseReason::KeepaliveRace
+                && rec.close.initiator == Sides::Server
+                && rec.close.by == CloseBy::Fin);
+        if idle_close && ex > 0 {
             if let Some(idle) = rec.close.idle_before_ms {
                 self.idle.add(idle);
             }
@@ -284,6 +301,7 @@ const IDLE_START: u8 = 4;
 struct PairAcc {
     connections: u64,
     http_connections: u64,
+    client_closed: u64,
     missed_reuse: u64,
     max_busy: u64,
     busy: u64,
@@ -312,6 +330,14 @@ impl PairAcc {
             return;
         }
         self.http_connections += 1;
+        if matches!(
+            rec.close.reason,
+            CloseReason::ClientClosedAfterResponse | CloseReason::ConnectionCloseRequested
+        ) && rec.close.initiator == Sides::Client
+            || rec.close.requested_by == Sides::Client
+        {
+            self.client_closed += 1;
+        }
         self.push(rec.start, OPEN);
         let close = rec.close.at.unwrap_or(rec.end);
         // Busy intervals, merged per connection.
@@ -480,6 +506,10 @@ pub struct Aggregator {
     protocols: BTreeMap<Protocol, u64>,
     loss: CaptureLossSummary,
     filtered_out: u64,
+    /// Per server, connections it closed with its own `Connection: close`,
+    /// by their number of exchanges (all records, filtered or not, so a
+    /// filter never changes a reason): the memory behind [`Aggregator::refine`].
+    close_counts: BTreeMap<EndpointRecord, BTreeMap<u64, u64>>,
 }
 
 impl Aggregator {
@@ -494,8 +524,35 @@ impl Aggregator {
     /// Folds in one record; returns whether the filter kept it (the caller
     /// writes only kept records). Every finished connection must be passed
     /// here, kept or not: the missed-reuse sweep relies on seeing every id.
+    /// The second half of the `max_requests` rule, which needs earlier
+    /// connections: a connection the server ended with its own
+    /// `Connection: close` after N >= 2 exchanges is `max_requests` when an
+    /// earlier connection to the same server ended the same way after the
+    /// same N (nginx's `keepalive_requests` sends no `Keep-Alive: max`, so
+    /// a recurring N is the only trace of the cap). The first such
+    /// connection keeps `connection_close_requested`: records are written
+    /// as connections end, so nothing is revised afterwards. Call before
+    /// [`Aggregator::add`].
+    pub fn refine(&self, rec: &mut ConnectionRecord) {
+        if let Some(n) = server_close_count(rec) {
+            let seen = self
+                .close_counts
+                .get(&rec.server)
+                .and_then(|m| m.get(&n))
+                .copied()
+                .unwrap_or(0);
+            if seen > 0 {
+                rec.close.reason = CloseReason::MaxRequests;
+            }
+        }
+    }
+
     pub fn add(&mut self, rec: &ConnectionRecord) -> bool {
         self.watermark.see(rec.id, rec.start);
+        if let Some(n) = server_close_count(rec) {
+            let m = self.close_counts.entry(rec.server.clone()).or_default();
+            bump_capped(m, n);
+        }
         if !self.filter.keep(rec) {
             self.filtered_out += 1;
             return false;
@@ -534,6 +591,7 @@ impl Aggregator {
                         client: *client,
                         connections: p.connections,
                         http_connections: p.http_connections,
+                        client_closed: p.client_closed,
                         missed_reuse: p.missed_reuse,
                         min_pool: p.max_busy,
                         approximate: p.approximate,
@@ -668,9 +726,10 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
         .filter(|it| it.closes >= MIN_IDLE_CLOSES)
     {
         let observed = format!(
-            "{srv} closes idle connections after {} ({} closes, {:.2} to {:.2} s)",
+            "{srv} closes idle connections after {} ({} close{}, {:.2} to {:.2} s)",
             secs(it.inferred_ms),
             it.closes,
+            if it.closes == 1 { "" } else { "s" },
             it.idle_before_ms.min / 1000.0,
             it.idle_before_ms.max / 1000.0
         );
@@ -720,9 +779,13 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
         .clients
         .iter()
         .filter(|c| {
+            // Churn the client chose: it opened connections while idle ones
+            // were there, or closed them itself. Connections the server
+            // closed had to be redialled; that is no missed reuse.
             c.min_pool > 0
                 && c.http_connections.saturating_sub(c.min_pool) >= MISSED_REUSE_MIN_EXCESS
                 && c.http_connections >= c.min_pool.saturating_mul(2)
+                && (c.missed_reuse > 0 || c.client_closed >= MISSED_REUSE_MIN_EXCESS)
         })
         .collect();
     for c in churning.iter().take(MAX_PAIR_FINDINGS) {
@@ -775,6 +838,28 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
             format!(
                 "server {srv} holds TIME_WAIT for {:.0}% of its connections: it closes first; a server idle timeout longer than the clients' moves TIME_WAIT to them",
                 100.0 * tw_server as f64 / s.connections as f64
+            ),
+        );
+    }
+    let tw_client = s
+        .time_wait
+        .iter()
+        .filter(|(k, _)| matches!(k, Sides::Client | Sides::Both))
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    if s.connections >= TIME_WAIT_MIN_CONNECTIONS
+        && tw_client as f64 >= TIME_WAIT_MIN_SHARE * s.connections as f64
+        && s.reuse_share < 1.0 - TIME_WAIT_MIN_SHARE
+    {
+        // Clients closing first is healthy on long-lived connections; it
+        // only matters when they churn (few exchanges per connection).
+        push(
+            FindingKind::TimeWait,
+            None,
+            format!(
+                "clients of {srv} hold TIME_WAIT for {:.0}% of their connections ({tw_client}) while reusing only {:.0}%: at high connection rates this exhausts ephemeral ports; keep connections open and reuse them",
+                100.0 * tw_client as f64 / s.connections as f64,
+                100.0 * s.reuse_share
             ),
         );
     }

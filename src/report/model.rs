@@ -64,6 +64,20 @@ pub struct CaptureInfo {
     pub truncated_packets: u64,
     /// Named limits that were hit, with how often.
     pub limits_hit: BTreeMap<String, u64>,
+    /// Live capture only: libpcap's counters at the end (absent for files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcap_stats: Option<PcapStats>,
+}
+
+/// libpcap's counters for a live capture, since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PcapStats {
+    /// Packets that passed the filter (on Linux, counted before drops).
+    pub received: u64,
+    /// Dropped because the kernel buffer was full (read too slowly).
+    pub dropped: u64,
+    /// Dropped by the interface or its driver.
+    pub if_dropped: u64,
 }
 
 /// Integer map keys arrive as strings; parse them here so the map also
@@ -364,7 +378,9 @@ impl Stats {
         let median = if n % 2 == 1 {
             values[n / 2]
         } else {
-            (values[n / 2 - 1] + values[n / 2]) / 2.0
+            // Rounded to the nanosecond so halving two millisecond values
+            // does not print binary noise (1023.9939999999999).
+            ((values[n / 2 - 1] + values[n / 2]) / 2.0 * 1e6).round() / 1e6
         };
         Some(Stats { min, median, max })
     }
@@ -642,6 +658,9 @@ pub struct ClientReuse {
     pub connections: u64,
     /// Connections that carried at least one request.
     pub http_connections: u64,
+    /// Of `http_connections`, those the client closed itself (first FIN
+    /// after a complete response, or its own `Connection: close`).
+    pub client_closed: u64,
     /// Connections opened while the client had an idle reusable connection
     /// to this server.
     pub missed_reuse: u64,
