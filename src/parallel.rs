@@ -34,7 +34,7 @@
 use crate::analyzer::{Analyzer, Config, RunOutcome};
 use crate::capture::{self, FrameSource, LinkType};
 use crate::decode;
-use crate::report::{self, CaptureInfo, ConnectionRecord};
+use crate::report::{self, CaptureInfo, ConnectionRecord, ExchangeDetail};
 use crate::tcp::FinishOrder;
 use crate::time::Timestamp;
 use std::collections::HashMap;
@@ -78,6 +78,8 @@ struct Done {
     order: FinishOrder,
     local_id: u64,
     rec: ConnectionRecord,
+    /// NDJSON: the line, serialized by the worker, and where its id goes.
+    line: Option<(Vec<u8>, usize)>,
 }
 
 #[derive(Default)]
@@ -123,14 +125,29 @@ fn shard_of(frame: &capture::Frame<'_>, n: usize) -> u32 {
     ((h >> 32) % n as u64) as u32
 }
 
-fn worker(me: u32, cfg: Config, rx: mpsc::Receiver<ToWorker>, tx: mpsc::Sender<FromWorker>) {
+fn worker(
+    me: u32,
+    cfg: Config,
+    ndjson: Option<ExchangeDetail>,
+    rx: mpsc::Receiver<ToWorker>,
+    tx: mpsc::Sender<FromWorker>,
+) {
     let mut an = Analyzer::new(cfg);
+    // Serializing is most of the work per short connection: done here, in
+    // parallel, with the id patched in by the merge.
     let drain = |an: &mut Analyzer, out: &mut FromWorker| {
-        while let Some((rec, order)) = an.next_unaggregated() {
+        while let Some((mut rec, order)) = an.next_unaggregated() {
+            let line = ndjson.and_then(|detail| {
+                let mut buf = Vec::new();
+                report::connection_line(&mut rec, detail, &mut buf)
+                    .ok()
+                    .map(|at| (buf, at))
+            });
             out.done.push(Done {
                 order,
                 local_id: rec.id,
                 rec,
+                line,
             });
         }
     };
@@ -184,7 +201,7 @@ struct Merge<W: Write> {
     next_id: u64,
     aggregator: report::Aggregator,
     writer: report::ReportWriter<W>,
-    scratch: Vec<(u64, u8, u64, ConnectionRecord)>,
+    scratch: Vec<(u64, u8, u64, Done)>,
 }
 
 impl<W: Write> Merge<W> {
@@ -214,14 +231,25 @@ impl<W: Write> Merge<W> {
                     None if d.order.event == u64::MAX => (1, global),
                     None => (1, 0),
                 };
-                self.scratch.push((d.order.event, phase, sub, d.rec));
+                self.scratch.push((d.order.event, phase, sub, d));
             }
         }
         // Stable: records of one worker at one position keep their order.
         self.scratch.sort_by_key(|&(e, p, s, _)| (e, p, s));
-        for (_, _, _, rec) in self.scratch.drain(..) {
-            if self.aggregator.add(&rec) {
-                self.writer.connection(rec)?;
+        for (_, _, _, mut d) in self.scratch.drain(..) {
+            // `refine` reads what earlier connections did, so it runs here,
+            // in order; a line serialized before it changed anything is
+            // serialized again.
+            let reason = d.rec.close.reason;
+            self.aggregator.refine(&mut d.rec);
+            if d.rec.close.reason != reason {
+                d.line = None;
+            }
+            if self.aggregator.add(&d.rec) {
+                match d.line {
+                    Some((line, at)) => self.writer.connection_line_raw(&line, at, d.rec.id)?,
+                    None => self.writer.connection(d.rec)?,
+                }
             }
         }
         Ok(())
@@ -262,6 +290,7 @@ pub(crate) fn analyze_files<W: Write>(
     let mut wcfg = cfg.clone();
     wcfg.tcp.max_connections = cfg.tcp.max_connections.div_ceil(n).max(1);
     wcfg.tcp.max_buffer_total = cfg.tcp.max_buffer_total.div_ceil(n);
+    let ndjson = writer.ndjson_detail();
     let mut merge = Merge {
         ids: vec![HashMap::new(); n],
         next_id: 1,
@@ -279,7 +308,7 @@ pub(crate) fn analyze_files<W: Write>(
             let (tx, rx) = mpsc::sync_channel::<ToWorker>(PIPELINE_DEPTH);
             let (rtx, rrx) = mpsc::channel::<FromWorker>();
             let c = wcfg.clone();
-            s.spawn(move || worker(me as u32, c, rx, rtx));
+            s.spawn(move || worker(me as u32, c, ndjson, rx, rtx));
             to.push(tx);
             from.push(rrx);
         }
