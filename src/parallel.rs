@@ -49,6 +49,9 @@ pub const BATCH_FRAMES: usize = 8192;
 pub const BATCH_BYTES: usize = 4 << 20;
 /// Batches read ahead of the merge.
 pub const PIPELINE_DEPTH: usize = 4;
+/// Records per message when the workers finish the connections still open
+/// at the end of the capture.
+pub const END_CHUNK: usize = 1024;
 
 #[derive(Clone, Copy)]
 struct FrameMeta {
@@ -130,25 +133,28 @@ fn worker(
     cfg: Config,
     ndjson: Option<ExchangeDetail>,
     rx: mpsc::Receiver<ToWorker>,
-    tx: mpsc::Sender<FromWorker>,
+    tx: mpsc::SyncSender<FromWorker>,
 ) {
     let mut an = Analyzer::new(cfg);
     // Serializing is most of the work per short connection: done here, in
     // parallel, with the id patched in by the merge.
+    let push = |out: &mut FromWorker, mut rec: ConnectionRecord, order: FinishOrder| {
+        let line = ndjson.and_then(|detail| {
+            let mut buf = Vec::new();
+            report::connection_line(&mut rec, detail, &mut buf)
+                .ok()
+                .map(|at| (buf, at))
+        });
+        out.done.push(Done {
+            order,
+            local_id: rec.id,
+            rec,
+            line,
+        });
+    };
     let drain = |an: &mut Analyzer, out: &mut FromWorker| {
-        while let Some((mut rec, order)) = an.next_unaggregated() {
-            let line = ndjson.and_then(|detail| {
-                let mut buf = Vec::new();
-                report::connection_line(&mut rec, detail, &mut buf)
-                    .ok()
-                    .map(|at| (buf, at))
-            });
-            out.done.push(Done {
-                order,
-                local_id: rec.id,
-                rec,
-                line,
-            });
+        while let Some((rec, order)) = an.next_unaggregated() {
+            push(out, rec, order);
         }
     };
     while let Ok(msg) = rx.recv() {
@@ -184,12 +190,28 @@ fn worker(
                 }
             }
             ToWorker::End => {
+                // In chunks, each waiting for room in the bounded channel:
+                // connections open at the end are many (all those still
+                // lingering), and never all held as records at once.
                 an.end_of_capture();
-                drain(&mut an, &mut out);
-                let (capture, _) = an.into_parts();
-                out.capture = Some(capture);
-                let _ = tx.send(out);
-                return;
+                loop {
+                    let mut chunk = FromWorker::default();
+                    while chunk.done.len() < END_CHUNK {
+                        let Some((rec, order)) = an.next_unaggregated() else {
+                            break;
+                        };
+                        push(&mut chunk, rec, order);
+                    }
+                    if chunk.done.len() < END_CHUNK {
+                        let (capture, _) = an.into_parts();
+                        chunk.capture = Some(capture);
+                        let _ = tx.send(chunk);
+                        return;
+                    }
+                    if tx.send(chunk).is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -219,24 +241,78 @@ impl<W: Write> Merge<W> {
             self.next_id += 1;
         }
         for (w, p) in parts.into_iter().enumerate() {
-            for mut d in p.done {
-                let global = self
-                    .ids
-                    .get_mut(w)
-                    .and_then(|m| m.remove(&d.local_id))
-                    .unwrap_or(d.local_id);
-                d.rec.id = global;
-                let (phase, sub) = match d.order.lingered_from {
-                    Some(closed_at) => (0, closed_at),
-                    None if d.order.event == u64::MAX => (1, global),
-                    None => (1, 0),
-                };
-                self.scratch.push((d.order.event, phase, sub, d));
+            for d in p.done {
+                let keyed = self.keyed(w, d);
+                self.scratch.push(keyed);
             }
         }
         // Stable: records of one worker at one position keep their order.
         self.scratch.sort_by_key(|&(e, p, s, _)| (e, p, s));
-        for (_, _, _, mut d) in self.scratch.drain(..) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for (_, _, _, d) in scratch.drain(..) {
+            self.emit(d)?;
+        }
+        self.scratch = scratch;
+        Ok(())
+    }
+
+    /// The global id put in, and the record's place in the merged order.
+    fn keyed(&mut self, w: usize, mut d: Done) -> (u64, u8, u64, Done) {
+        let global = self
+            .ids
+            .get_mut(w)
+            .and_then(|m| m.remove(&d.local_id))
+            .unwrap_or(d.local_id);
+        d.rec.id = global;
+        let (phase, sub) = match d.order.lingered_from {
+            Some(closed_at) => (0, closed_at),
+            None if d.order.event == u64::MAX => (1, global),
+            None => (1, 0),
+        };
+        (d.order.event, phase, sub, d)
+    }
+
+    /// The end of the capture: each worker's remaining records arrive in
+    /// chunks, each worker's in merged order already; a k-way merge keeps
+    /// one chunk per worker in memory. Returns the workers' capture parts.
+    fn end(&mut self, from: &[mpsc::Receiver<FromWorker>]) -> io::Result<Vec<CaptureInfo>> {
+        let n = from.len();
+        let mut heads: Vec<std::collections::VecDeque<(u64, u8, u64, Done)>> =
+            (0..n).map(|_| Default::default()).collect();
+        let mut ended = vec![false; n];
+        let mut captures = Vec::new();
+        loop {
+            for (w, r) in from.iter().enumerate() {
+                while heads[w].is_empty() && !ended[w] {
+                    let msg = r
+                        .recv()
+                        .map_err(|_| io::Error::other("analysis worker stopped"))?;
+                    for d in msg.done {
+                        let keyed = self.keyed(w, d);
+                        heads[w].push_back(keyed);
+                    }
+                    if let Some(c) = msg.capture {
+                        captures.push(c);
+                        ended[w] = true;
+                    }
+                }
+            }
+            let next = heads
+                .iter()
+                .enumerate()
+                .filter_map(|(w, h)| h.front().map(|&(e, p, s, _)| ((e, p, s), w)))
+                .min();
+            let Some((_, w)) = next else {
+                return Ok(captures);
+            };
+            if let Some((_, _, _, d)) = heads[w].pop_front() {
+                self.emit(d)?;
+            }
+        }
+    }
+
+    fn emit(&mut self, mut d: Done) -> io::Result<()> {
+        {
             // `refine` reads what earlier connections did, so it runs here,
             // in order; a line serialized before it changed anything is
             // serialized again.
@@ -306,7 +382,10 @@ pub(crate) fn analyze_files<W: Write>(
         let mut from = Vec::with_capacity(n);
         for me in 0..n {
             let (tx, rx) = mpsc::sync_channel::<ToWorker>(PIPELINE_DEPTH);
-            let (rtx, rrx) = mpsc::channel::<FromWorker>();
+            // Room for every result the reader can leave unreceived
+            // (PIPELINE_DEPTH + 1), so a worker blocks on it only in the
+            // end phase, when the reader does nothing but receive.
+            let (rtx, rrx) = mpsc::sync_channel::<FromWorker>(PIPELINE_DEPTH + 2);
             let c = wcfg.clone();
             s.spawn(move || worker(me as u32, c, ndjson, rx, rtx));
             to.push(tx);
@@ -410,13 +489,7 @@ pub(crate) fn analyze_files<W: Write>(
             merge.batch(recv_all(&from)?)?;
             in_flight -= 1;
         }
-        let mut last = recv_all(&from)?;
-        for p in &mut last {
-            if let Some(c) = p.capture.take() {
-                captures.push(c);
-            }
-        }
-        merge.batch(last)?;
+        captures = merge.end(&from)?;
         Ok(())
     })?;
     let mut capture = CaptureInfo::default();
