@@ -547,6 +547,12 @@ impl Aggregator {
         }
     }
 
+    /// Whether the filter keeps `rec`, without folding it in (for interim
+    /// records, which the aggregator never sees).
+    pub fn keeps(&self, rec: &ConnectionRecord) -> bool {
+        self.filter.keep(rec)
+    }
+
     pub fn add(&mut self, rec: &ConnectionRecord) -> bool {
         self.watermark.see(rec.id, rec.start);
         if let Some(n) = server_close_count(rec) {
