@@ -7,6 +7,7 @@ use crate::report::{self, Aggregator, CaptureInfo, ConnectionRecord, ServerRecor
 use crate::tcp::{FinishOrder, FlowTable, StreamHandler, TcpConfig};
 use crate::time::Timestamp;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Everything the engine can be told. Built by the CLI from its options, or
 /// by library users directly.
@@ -153,6 +154,29 @@ impl Analyzer {
         }
     }
 
+    /// Interim records (`final: false`) of the connections still open that
+    /// have had no segment either way for longer than `idle`, as of the
+    /// latest packet's capture time (never the wall clock), each once per
+    /// idle period: see [`FlowTable::idle_since`]. The connections are not
+    /// ended or split, and the records are not folded into the per-server
+    /// records or the summary, which count each connection once, from its
+    /// final record. Records the report filter drops are not returned.
+    pub fn interim_records(&mut self, idle: Duration) -> Vec<ConnectionRecord> {
+        let ns = i64::try_from(idle.as_nanos()).unwrap_or(i64::MAX);
+        let cutoff = Timestamp(self.last_ts.0.saturating_sub(ns));
+        let aggregator = &self.aggregator;
+        let mut out = Vec::new();
+        self.table.idle_since(cutoff, |tcp, http| {
+            let mut rec = report::build_connection(tcp, http.facts());
+            rec.final_ = false;
+            aggregator.refine(&mut rec);
+            if aggregator.keeps(&rec) {
+                out.push(rec);
+            }
+        });
+        out
+    }
+
     /// End of input: finish every open connection. Drain them with
     /// [`Analyzer::next_record`] before calling [`Analyzer::finish`].
     pub fn end_of_capture(&mut self) {
@@ -239,6 +263,27 @@ impl<W: std::io::Write> Session<W> {
         Ok(n)
     }
 
+    /// Write the interim records of connections idle for longer than
+    /// `idle` ([`Analyzer::interim_records`]; NDJSON only, see
+    /// [`report::ReportWriter::connection`]). Returns how many were written.
+    pub fn interim(&mut self, idle: std::time::Duration) -> std::io::Result<usize> {
+        if self.writer.format() != report::Format::Ndjson {
+            return Ok(0);
+        }
+        let recs = self.analyzer.interim_records(idle);
+        let n = recs.len();
+        for rec in recs {
+            self.writer.connection(rec)?;
+        }
+        Ok(n)
+    }
+
+    /// The report writer, to add lines of other types
+    /// ([`report::ReportWriter::typed_line`]) in order with the records.
+    pub fn writer_mut(&mut self) -> &mut report::ReportWriter<W> {
+        &mut self.writer
+    }
+
     pub fn analyzer(&self) -> &Analyzer {
         &self.analyzer
     }
@@ -280,7 +325,7 @@ pub fn analyze_files_filtered<W: std::io::Write>(
     filter: &mut dyn FnMut(&Frame<'_>) -> Result<bool, String>,
 ) -> std::io::Result<RunOutcome> {
     if cfg.threads > 1 {
-        return crate::parallel::analyze_files(paths, cfg, writer);
+        return crate::parallel::analyze_files(paths, cfg, writer, filter);
     }
     use crate::capture::FrameSource;
     let mut session = Session::new(cfg, writer);

@@ -153,8 +153,9 @@ pub struct LiveArgs {
     #[arg(short = 'w', long, value_name = "FILE", requires = "interface")]
     pub write: Option<PathBuf>,
 
-    /// Interim records for connections idle longer than SECONDS (not yet
-    /// produced: needs the TCP layer's snapshot of open connections).
+    /// An interim record ("final": false, ndjson only) for each open
+    /// connection silent for longer than SECONDS of capture time, once per
+    /// idle period.
     #[arg(
         long,
         value_name = "SECONDS",

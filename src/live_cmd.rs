@@ -56,10 +56,9 @@ mod imp {
         self, BpfFilter, LiveCapture, LiveConfig, LiveError, LiveEvent,
     };
     use keepwatch::capture::MAX_RECORD_BYTES;
-    use keepwatch::report::{Format, PcapStats, ReportWriter};
+    use keepwatch::report::{Format, PcapStats, ReportWriter, StatsLine};
     use keepwatch::time::Timestamp;
     use keepwatch::Session;
-    use serde::Serialize;
     use std::cell::RefCell;
     use std::io::{self, IsTerminal, Write};
     use std::process::ExitCode;
@@ -114,26 +113,10 @@ mod imp {
         }
     }
 
-    /// A periodic `{"type":"stats"}` line. Volatile by nature: it describes
-    /// the process, not the traffic.
-    #[derive(Serialize)]
-    struct StatsLine {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        /// The last line, written when the capture stops.
-        r#final: bool,
-        /// Wall-clock time since the capture started.
-        elapsed_ms: f64,
-        /// Capture time of the newest packet.
-        last_ts: Option<Timestamp>,
-        packets: u64,
-        tcp_packets: u64,
-        connections_open: u64,
-        /// libpcap's counters (absent if the platform has none).
-        pcap: Option<PcapStats>,
-        /// Resident memory of the process (Linux), from /proc/self/status.
-        rss_bytes: Option<u64>,
-    }
+    /// How often, in capture time, open connections are checked for
+    /// `--idle-report`: the check walks the idle connections, so it is not
+    /// done per packet.
+    const IDLE_CHECK_EVERY: Duration = Duration::from_secs(1);
 
     /// Resident set size: `VmRSS` is in kB, which spares us the page size
     /// that /proc/self/statm counts in.
@@ -180,10 +163,8 @@ mod imp {
         duration: Option<Duration>,
         count: Option<u64>,
         stats_interval: Option<Duration>,
-        /// TODO(issue 7): interim `"final": false` records need the TCP
-        /// layer to expose open connections (last activity and a snapshot
-        /// of their facts); until it does, nothing is produced for it.
-        #[allow(dead_code)]
+        /// Connections idle (capture time) for longer get an interim
+        /// `"final": false` record, once per idle period.
         idle_report: Duration,
     }
 
@@ -318,7 +299,7 @@ mod imp {
         let packets = session.analyzer().capture().packets;
         let finished = (|| -> io::Result<()> {
             if settings.stats_interval.is_some() {
-                stats.write(&session, counters, true)?;
+                stats.write(&mut session, counters, true)?;
             }
             let mut out = session.finish()?;
             out.flush()
@@ -351,14 +332,13 @@ mod imp {
     impl StatsWriter {
         fn write<W: Write>(
             &mut self,
-            session: &Session<W>,
+            session: &mut Session<W>,
             pcap: Option<PcapStats>,
             last: bool,
         ) -> io::Result<()> {
             let a = session.analyzer();
             let line = StatsLine {
-                kind: "stats",
-                r#final: last,
+                final_: last,
                 elapsed_ms: self.started.elapsed().as_secs_f64() * 1e3,
                 last_ts: a.capture().last_ts,
                 packets: a.capture().packets,
@@ -367,13 +347,15 @@ mod imp {
                 pcap,
                 rss_bytes: rss_bytes(),
             };
-            let mut text = serde_json::to_vec(&line)?;
-            text.push(b'\n');
             if self.ndjson {
-                self.out.write_all(&text)?;
+                // Through the report writer, so the header comes first even
+                // when a stats line is due before any connection ended.
+                session.writer_mut().typed_line("stats", &line)?;
                 self.out.flush()
             } else {
                 // One JSON document or a text report: keep it clean.
+                let mut text = serde_json::to_vec(&line)?;
+                text.push(b'\n');
                 let mut err = io::stderr().lock();
                 let _ = err.write_all(&text);
                 Ok(())
@@ -390,6 +372,7 @@ mod imp {
         started: Instant,
     ) -> Result<Stop, LoopError> {
         let mut seen: u64 = 0;
+        let mut idle_checked: Option<Timestamp> = None;
         let mut next_stats = settings.stats_interval.map(|i| started + i);
         loop {
             if stop.load(Ordering::Relaxed) {
@@ -406,7 +389,7 @@ mod imp {
                 if now >= due {
                     let counters = cap.counters();
                     stats
-                        .write(session, counters, false)
+                        .write(&mut *session, counters, false)
                         .map_err(LoopError::Output)?;
                     // Skip missed ticks rather than bursting after a stall.
                     let mut next = due + interval;
@@ -416,8 +399,21 @@ mod imp {
                     next_stats = Some(next);
                 }
             }
-            // TODO(issue 7): --idle-report (settings.idle_report) goes
-            // here, once the TCP layer can snapshot open connections.
+            // Capture time, not the wall clock: a quiet interface produces
+            // no interim records, as a replay of the -w file would not.
+            if let Some(now) = session.analyzer().capture().last_ts {
+                let step = i64::try_from(IDLE_CHECK_EVERY.as_nanos()).unwrap_or(i64::MAX);
+                if idle_checked.is_none_or(|t| now.0 >= t.0.saturating_add(step)) {
+                    idle_checked = Some(now);
+                    if session
+                        .interim(settings.idle_report)
+                        .map_err(LoopError::Output)?
+                        > 0
+                    {
+                        stats.out.flush().map_err(LoopError::Output)?;
+                    }
+                }
+            }
             match cap.read().map_err(LoopError::Capture)? {
                 LiveEvent::Frame(frame) => {
                     seen = seen.saturating_add(1);

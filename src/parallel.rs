@@ -361,6 +361,7 @@ pub(crate) fn analyze_files<W: Write>(
     paths: &[String],
     cfg: Config,
     writer: report::ReportWriter<W>,
+    filter: &mut dyn FnMut(&capture::Frame<'_>) -> Result<bool, String>,
 ) -> io::Result<RunOutcome> {
     let n = cfg.threads.clamp(1, 256);
     let mut wcfg = cfg.clone();
@@ -432,6 +433,9 @@ pub(crate) fn analyze_files<W: Write>(
             Ok(())
         };
         for path in paths {
+            if outcome.filter_error.is_some() {
+                break;
+            }
             let mut info = report::FileInfo {
                 path: path.clone(),
                 ..Default::default()
@@ -447,6 +451,15 @@ pub(crate) fn analyze_files<W: Write>(
                     loop {
                         match reader.next_frame() {
                             Ok(Some(frame)) => {
+                                match filter(&frame) {
+                                    Ok(true) => {}
+                                    Ok(false) => continue,
+                                    Err(reason) => {
+                                        info.error = Some(reason.clone());
+                                        outcome.filter_error = Some(reason);
+                                        break;
+                                    }
+                                }
                                 info.packets += 1;
                                 if batch.frames.is_empty() {
                                     batch.first_event = events;

@@ -287,6 +287,12 @@ fn live_capture_writes_a_complete_ndjson_report_and_exits_0() {
     }
     let (lines, done, saved, _) = capture_traffic("complete");
     assert_eq!(done.code, Some(0), "stderr: {}", done.stderr);
+    // The header first, even if a stats line was due before any record.
+    assert_eq!(
+        lines.first().map(|l| &l["type"]),
+        Some(&Value::from("header"))
+    );
+    assert_eq!(of_type(&lines, "header").len(), 1);
     // The stream ends with the summary, after the capture line.
     assert_eq!(
         lines.last().map(|l| &l["type"]),
@@ -431,6 +437,61 @@ fn sigint_stops_the_capture_cleanly_and_flushes_open_connections() {
     assert_eq!(conns.len(), 1, "{lines:#?}");
     assert_eq!(conns[0]["close"]["reason"], "open_at_capture_end");
     assert_eq!(conns[0]["end_state"], "open");
+}
+
+/// `--idle-report`: a keep-alive connection silent for longer gets one
+/// interim record (`final: false`) once other traffic moves capture time
+/// on, and its final record at the end; the summary counts it once.
+#[test]
+fn idle_connection_gets_an_interim_record() {
+    if !can_capture("idle_connection_gets_an_interim_record") {
+        return;
+    }
+    let port = start_server();
+    let filter = format!("tcp port {port}");
+    let run = start_capture(&[
+        "-i",
+        "lo",
+        "-f",
+        &filter,
+        "-F",
+        "ndjson",
+        "--idle-report",
+        "1",
+    ]);
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let idle_port = idle.local_addr().expect("addr").port();
+    exchange(&mut idle, false);
+    thread::sleep(Duration::from_millis(1600));
+    // Other traffic: capture time moves on, past the idle threshold.
+    let mut other = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    exchange(&mut other, false);
+    thread::sleep(Duration::from_millis(300));
+    exchange(&mut other, false);
+    thread::sleep(Duration::from_millis(300));
+    let pid = run.pid().to_string();
+    let kill = run_output(Command::new("kill").args(["-INT", &pid]));
+    assert!(kill.status.success(), "kill -INT {pid}");
+    let done = run.wait(RUN_SLACK);
+    drop(idle);
+    drop(other);
+    assert_eq!(done.code, Some(0), "stderr: {}", done.stderr);
+    let lines = ndjson(&done.stdout);
+    let conns = of_type(&lines, "connection");
+    let of_idle: Vec<&&Value> = conns
+        .iter()
+        .filter(|c| c["client"]["port"] == idle_port)
+        .collect();
+    assert_eq!(of_idle.len(), 2, "{lines:#?}");
+    assert_eq!(of_idle[0]["final"], false, "{:#?}", of_idle[0]);
+    assert_eq!(of_idle[0]["end_state"], "open");
+    assert_eq!(of_idle[0]["requests"], 1);
+    assert_eq!(of_idle[1]["final"], true);
+    assert_eq!(of_idle[0]["id"], of_idle[1]["id"]);
+    // The other connection was never idle that long.
+    assert_eq!(conns.iter().filter(|c| c["final"] == false).count(), 1);
+    let summary = one(&lines, "summary");
+    assert_eq!(summary["connections"].as_u64(), Some(2), "{summary}");
 }
 
 #[test]

@@ -238,3 +238,34 @@ fn reasons_refined_from_earlier_connections_are_identical_across_thread_counts()
     }
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn frame_filters_apply_the_same_across_thread_counts() {
+    let caps = captures();
+    let run_filtered = |threads: usize, stop_after: Option<usize>| {
+        let cfg = Config {
+            threads,
+            ..Config::default()
+        };
+        let mut out = Vec::new();
+        let w = ReportWriter::new(&mut out, Format::Ndjson, WriterOptions::default());
+        let mut seen = 0usize;
+        // Drops every third frame; optionally fails like a BPF filter on
+        // an unsupported link type.
+        let mut filter = |_: &keepwatch::capture::Frame<'_>| {
+            seen += 1;
+            if stop_after.is_some_and(|n| seen > n) {
+                return Err("filter gave up".to_string());
+            }
+            Ok(seen % 3 != 0)
+        };
+        let outcome = keepwatch::analyze_files_filtered(&caps, cfg, w, &mut filter).unwrap();
+        (out, outcome.filter_error)
+    };
+    for stop in [None, Some(500)] {
+        let (one, e1) = run_filtered(1, stop);
+        let (two, e2) = run_filtered(2, stop);
+        assert_eq!(e1, e2);
+        assert!(one == two, "filter {stop:?} differs");
+    }
+}

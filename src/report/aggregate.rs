@@ -63,7 +63,7 @@ pub const WATERMARK_SLACK_NS: i64 = 1_000_000_000;
 
 /// Findings thresholds (see `docs/schema.md`, "Findings").
 pub const MIN_IDLE_CLOSES: u64 = 1;
-pub const REQUEST_CAP_MIN_CONNECTIONS: u64 = 3;
+pub const REQUEST_CAP_MIN_CONNECTIONS: u64 = 2;
 pub const REQUEST_CAP_MIN_SHARE: f64 = 0.8;
 pub const TIME_WAIT_MIN_CONNECTIONS: u64 = 10;
 pub const TIME_WAIT_MIN_SHARE: f64 = 0.5;
@@ -547,6 +547,12 @@ impl Aggregator {
         }
     }
 
+    /// Whether the filter keeps `rec`, without folding it in (for interim
+    /// records, which the aggregator never sees).
+    pub fn keeps(&self, rec: &ConnectionRecord) -> bool {
+        self.filter.keep(rec)
+    }
+
     pub fn add(&mut self, rec: &ConnectionRecord) -> bool {
         self.watermark.see(rec.id, rec.start);
         if let Some(n) = server_close_count(rec) {
@@ -622,7 +628,13 @@ impl Aggregator {
                 }
                 _ => false,
             };
-            let request_cap = mode(&acc.server_closes).and_then(|(n, c)| {
+            // N = 1 is keep-alive switched off, not a request cap.
+            let capped: BTreeMap<u64, u64> = acc
+                .server_closes
+                .range(2..)
+                .map(|(&n, &c)| (n, c))
+                .collect();
+            let request_cap = mode(&capped).and_then(|(n, c)| {
                 (c >= REQUEST_CAP_MIN_CONNECTIONS
                     && c as f64 >= REQUEST_CAP_MIN_SHARE * acc.server_closes_total as f64)
                     .then_some(RequestCapRecord {

@@ -80,6 +80,29 @@ pub struct PcapStats {
     pub if_dropped: u64,
 }
 
+/// A `{"type":"stats"}` NDJSON line, written by live capture every
+/// `--stats-interval` and once more when it stops. Volatile by nature: it
+/// describes the process, not the traffic, so it is the one line that reads
+/// the wall clock, and the one a replay of the `-w` file does not reproduce.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct StatsLine {
+    /// The last stats line, written when the capture stops.
+    #[serde(rename = "final")]
+    pub final_: bool,
+    /// Wall-clock time since the capture started.
+    pub elapsed_ms: f64,
+    /// Capture time of the newest packet.
+    pub last_ts: Option<Timestamp>,
+    pub packets: u64,
+    pub tcp_packets: u64,
+    /// Connections tracked now (open, or closed and lingering).
+    pub connections_open: u64,
+    /// libpcap's counters so far (null if the platform has none).
+    pub pcap: Option<PcapStats>,
+    /// Resident memory of the process (Linux), null where unknown.
+    pub rss_bytes: Option<u64>,
+}
+
 /// Integer map keys arrive as strings; parse them here so the map also
 /// deserializes inside a buffered (`type`-tagged NDJSON) line, where serde
 /// does not convert string keys to numbers by itself.
@@ -590,6 +613,15 @@ pub struct ConnectionRecord {
     /// Requests lost to a keep-alive race.
     pub lost_requests: u64,
     pub flags: Vec<Flag>,
+    /// `false` in an interim record of a connection still open (live
+    /// capture's `--idle-report`): the connection's final record comes
+    /// later. Records written before the field existed are final.
+    #[serde(rename = "final", default = "final_default")]
+    pub final_: bool,
+}
+
+fn final_default() -> bool {
+    true
 }
 
 impl ConnectionRecord {
@@ -775,7 +807,8 @@ pub struct HeaderLine {
 
 /// One NDJSON line, by its `type` field. The writer emits one `header`,
 /// then `connection` lines as connections end, then `server` lines, one
-/// `capture` line and a final `summary` line.
+/// `capture` line and a final `summary` line. Live capture adds `stats`
+/// lines and interim `connection` lines (`final: false`) after the header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum NdjsonLine {
@@ -784,4 +817,6 @@ pub enum NdjsonLine {
     Server(Box<ServerRecord>),
     Capture(CaptureInfo),
     Summary(Box<Summary>),
+    /// Live capture only.
+    Stats(StatsLine),
 }
