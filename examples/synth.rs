@@ -255,6 +255,10 @@ enum St {
     ClientAck,
     /// Between exchanges: waiting until `until`; probes fire on the way.
     Idle,
+    /// The server's ACK of a keepalive probe.
+    ProbeAck,
+    /// The client's FIN, after its think time.
+    ClientFin,
     /// The closer's FIN has been sent; the peer answers with FIN+ACK.
     PeerFin,
     /// The closer's last ACK.
@@ -543,10 +547,10 @@ impl<W: Write> Gen<W> {
                     return Ok(Some(t + 30_000 + rtt));
                 }
                 if c.requests_left == 0 || self.stopping {
-                    let at = t + self.rng.exp_ns(self.prof.think_ns);
-                    self.send_client(c, at, FIN | ACK, None)?;
-                    c.st = St::PeerFin;
-                    return Ok(Some(at + 30_000));
+                    // The FIN is written when its time comes, never ahead of
+                    // the other connections' packets.
+                    c.st = St::ClientFin;
+                    return Ok(Some(t + self.rng.exp_ns(self.prof.think_ns)));
                 }
                 let gap = match self.prof.idle_gap_ns {
                     Some((lo, hi)) => self.rng.range(lo, hi),
@@ -582,9 +586,19 @@ impl<W: Write> Gen<W> {
                     syn_options: false,
                 };
                 self.pcap.write(t, &probe)?;
-                self.send_server(c, t + rtt, ACK, None)?;
                 c.next_probe = t + self.prof.probe_every_ns;
+                c.st = St::ProbeAck;
+                Some(t + rtt)
+            }
+            St::ProbeAck => {
+                self.send_server(c, t, ACK, None)?;
+                c.st = St::Idle;
                 Some(c.next_probe.min(c.idle_until))
+            }
+            St::ClientFin => {
+                self.send_client(c, t, FIN | ACK, None)?;
+                c.st = St::PeerFin;
+                Some(t + 30_000)
             }
             St::PeerFin => {
                 // Client closed: the server answers FIN+ACK.
