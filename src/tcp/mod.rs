@@ -44,8 +44,8 @@
 //!   (unlike tshark, which merges VLANs).
 //! - **Linger.** A connection closed both ways (or reset) stays in the table
 //!   for `close_linger` of capture time, absorbing late ACKs, retransmitted
-//!   FINs and data in flight behind an RST, then is finished. Nothing is
-//!   delivered to the handler after an RST.
+//!   FINs and data in flight behind an RST, then is finished (default 5 s,
+//!   `--close-linger`). Nothing is delivered to the handler after an RST.
 //! - **Overlaps.** The first copy of a byte wins; see `reassembly.rs`.
 //!   `overlap_conflicts` counts differing bytes, compared against copies
 //!   still held out of order; bytes already handed up are not kept, so a
@@ -160,7 +160,11 @@ pub struct TcpConfig {
     /// How a mid-stream connection's first payload is classified.
     pub classify: fn(&[u8]) -> PayloadHint,
     /// Capture time a closed connection stays in the table (to absorb late
-    /// ACKs and retransmitted FINs) before it is finished.
+    /// ACKs and retransmitted FINs) before it is finished. 5 s, as Zeek's
+    /// `tcp_close_delay`: long enough for anything in flight at the close,
+    /// short enough that a server closing tens of thousands of connections
+    /// a second does not hold a minute of them (memory grows with the close
+    /// rate times this delay).
     pub close_linger: std::time::Duration,
 }
 
@@ -172,7 +176,7 @@ impl Default for TcpConfig {
             max_buffer_total: 256 << 20,
             server_ports: Vec::new(),
             classify: |_| PayloadHint::Unknown,
-            close_linger: std::time::Duration::from_secs(60),
+            close_linger: std::time::Duration::from_secs(5),
         }
     }
 }
