@@ -22,6 +22,76 @@ pub struct Config {
     /// everything on the calling thread. The output is the same whatever
     /// the count (see `parallel.rs`).
     pub threads: usize,
+    /// Called as files are read (`--progress` bars in the CLI); never by
+    /// the engine itself.
+    pub progress: Option<ProgressHook>,
+}
+
+/// Where reading stands: the `index`-th file of the run (from 0), named
+/// `path`, has been read up to byte `offset` of its (decompressed) content.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    pub index: usize,
+    pub path: &'a str,
+    pub offset: u64,
+    /// Reading of this file ended.
+    pub done: bool,
+}
+
+/// A progress callback, shared by the reading threads.
+#[derive(Clone)]
+pub struct ProgressHook(pub std::sync::Arc<dyn Fn(&Progress<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
+}
+
+/// Calls the progress hook every [`PROGRESS_STEP`] bytes of a file, so the
+/// per-frame cost is one comparison.
+pub(crate) struct ProgressTicker<'a> {
+    hook: Option<&'a ProgressHook>,
+    index: usize,
+    path: &'a str,
+    next: u64,
+}
+
+/// Bytes read between two progress calls.
+pub const PROGRESS_STEP: u64 = 8 << 20;
+
+impl<'a> ProgressTicker<'a> {
+    pub(crate) fn new(hook: Option<&'a ProgressHook>, index: usize, path: &'a str) -> Self {
+        ProgressTicker {
+            hook,
+            index,
+            path,
+            next: PROGRESS_STEP,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn tick(&mut self, offset: u64) {
+        if offset >= self.next {
+            self.next = offset.saturating_add(PROGRESS_STEP);
+            self.call(offset, false);
+        }
+    }
+
+    pub(crate) fn done(&mut self, offset: u64) {
+        self.call(offset, true);
+    }
+
+    fn call(&self, offset: u64, done: bool) {
+        if let Some(h) = self.hook {
+            (h.0)(&Progress {
+                index: self.index,
+                path: self.path,
+                offset,
+                done,
+            });
+        }
+    }
 }
 
 impl Default for Config {
@@ -34,6 +104,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             filter: report::ReportFilter::default(),
             threads: 1,
+            progress: None,
         }
     }
 }
@@ -328,9 +399,10 @@ pub fn analyze_files_filtered<W: std::io::Write>(
         return crate::parallel::analyze_files(paths, cfg, writer, filter);
     }
     use crate::capture::FrameSource;
+    let progress = cfg.progress.clone();
     let mut session = Session::new(cfg, writer);
     let mut outcome = RunOutcome::default();
-    for path in paths {
+    for (index, path) in paths.iter().enumerate() {
         if outcome.filter_error.is_some() {
             break;
         }
@@ -346,7 +418,9 @@ pub fn analyze_files_filtered<W: std::io::Write>(
             Ok(mut reader) => {
                 info.format = Some(reader.format().as_str().to_string());
                 info.gzip = reader.is_gzip();
+                let mut ticker = ProgressTicker::new(progress.as_ref(), index, path);
                 loop {
+                    ticker.tick(reader.offset());
                     match reader.next_frame() {
                         Ok(Some(frame)) => match filter(&frame) {
                             Ok(true) => {
@@ -368,6 +442,7 @@ pub fn analyze_files_filtered<W: std::io::Write>(
                         }
                     }
                 }
+                ticker.done(reader.offset());
             }
         }
         session.capture_mut().files.push(info);

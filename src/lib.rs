@@ -33,4 +33,7 @@ pub mod report;
 pub mod tcp;
 pub mod time;
 
-pub use analyzer::{analyze_files, analyze_files_filtered, Analyzer, Config, RunOutcome, Session};
+pub use analyzer::{
+    analyze_files, analyze_files_filtered, Analyzer, Config, Progress, ProgressHook, RunOutcome,
+    Session,
+};

@@ -432,7 +432,7 @@ pub(crate) fn analyze_files<W: Write>(
             }
             Ok(())
         };
-        for path in paths {
+        for (index, path) in paths.iter().enumerate() {
             if outcome.filter_error.is_some() {
                 break;
             }
@@ -448,7 +448,10 @@ pub(crate) fn analyze_files<W: Write>(
                 Ok(mut reader) => {
                     info.format = Some(reader.format().as_str().to_string());
                     info.gzip = reader.is_gzip();
+                    let mut ticker =
+                        crate::analyzer::ProgressTicker::new(cfg.progress.as_ref(), index, path);
                     loop {
+                        ticker.tick(reader.offset());
                         match reader.next_frame() {
                             Ok(Some(frame)) => {
                                 match filter(&frame) {
@@ -489,6 +492,7 @@ pub(crate) fn analyze_files<W: Write>(
                             }
                         }
                     }
+                    ticker.done(reader.offset());
                 }
             }
             files.push(info);
