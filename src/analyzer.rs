@@ -398,10 +398,35 @@ pub fn analyze_files_filtered<W: std::io::Write>(
     if cfg.threads > 1 {
         return crate::parallel::analyze_files(paths, cfg, writer, filter);
     }
-    use crate::capture::FrameSource;
     let progress = cfg.progress.clone();
     let mut session = Session::new(cfg, writer);
     let mut outcome = RunOutcome::default();
+    let files = read_files(
+        paths,
+        progress.as_ref(),
+        filter,
+        &mut outcome,
+        &mut |frame| session.process(frame).map(drop),
+    )?;
+    session.capture_mut().files.extend(files);
+    session.finish()?;
+    Ok(outcome)
+}
+
+/// Reads capture files in order as one capture, handing every frame the
+/// filter accepts to `on_frame`; shared by the single- and multi-threaded
+/// runs. A read problem ends the file it occurs in (it goes to `outcome`
+/// and to the file's [`report::FileInfo`]); a filter error ends the run.
+/// Only an error from `on_frame` (the output) is returned as `Err`.
+pub(crate) fn read_files(
+    paths: &[String],
+    progress: Option<&ProgressHook>,
+    filter: &mut dyn FnMut(&Frame<'_>) -> Result<bool, String>,
+    outcome: &mut RunOutcome,
+    on_frame: &mut dyn FnMut(&Frame<'_>) -> std::io::Result<()>,
+) -> std::io::Result<Vec<report::FileInfo>> {
+    use crate::capture::FrameSource;
+    let mut files = Vec::with_capacity(paths.len());
     for (index, path) in paths.iter().enumerate() {
         if outcome.filter_error.is_some() {
             break;
@@ -418,14 +443,14 @@ pub fn analyze_files_filtered<W: std::io::Write>(
             Ok(mut reader) => {
                 info.format = Some(reader.format().as_str().to_string());
                 info.gzip = reader.is_gzip();
-                let mut ticker = ProgressTicker::new(progress.as_ref(), index, path);
+                let mut ticker = ProgressTicker::new(progress, index, path);
                 loop {
                     ticker.tick(reader.offset());
                     match reader.next_frame() {
                         Ok(Some(frame)) => match filter(&frame) {
                             Ok(true) => {
                                 info.packets += 1;
-                                session.process(&frame)?;
+                                on_frame(&frame)?;
                             }
                             Ok(false) => {}
                             Err(reason) => {
@@ -445,8 +470,7 @@ pub fn analyze_files_filtered<W: std::io::Write>(
                 ticker.done(reader.offset());
             }
         }
-        session.capture_mut().files.push(info);
+        files.push(info);
     }
-    session.finish()?;
-    Ok(outcome)
+    Ok(files)
 }

@@ -32,7 +32,7 @@
 //! the merge keeps one id per open connection per worker.
 
 use crate::analyzer::{Analyzer, Config, RunOutcome};
-use crate::capture::{self, FrameSource, LinkType};
+use crate::capture::{self, LinkType};
 use crate::decode;
 use crate::report::{self, CaptureInfo, ConnectionRecord, ExchangeDetail};
 use crate::tcp::FinishOrder;
@@ -432,71 +432,32 @@ pub(crate) fn analyze_files<W: Write>(
             }
             Ok(())
         };
-        for (index, path) in paths.iter().enumerate() {
-            if outcome.filter_error.is_some() {
-                break;
-            }
-            let mut info = report::FileInfo {
-                path: path.clone(),
-                ..Default::default()
-            };
-            match capture::open(path) {
-                Err(e) => {
-                    info.error = Some(e.to_string());
-                    outcome.problems.push(e);
+        files = crate::analyzer::read_files(
+            paths,
+            cfg.progress.as_ref(),
+            filter,
+            &mut outcome,
+            &mut |frame| {
+                if batch.frames.is_empty() {
+                    batch.first_event = events;
                 }
-                Ok(mut reader) => {
-                    info.format = Some(reader.format().as_str().to_string());
-                    info.gzip = reader.is_gzip();
-                    let mut ticker =
-                        crate::analyzer::ProgressTicker::new(cfg.progress.as_ref(), index, path);
-                    loop {
-                        ticker.tick(reader.offset());
-                        match reader.next_frame() {
-                            Ok(Some(frame)) => {
-                                match filter(&frame) {
-                                    Ok(true) => {}
-                                    Ok(false) => continue,
-                                    Err(reason) => {
-                                        info.error = Some(reason.clone());
-                                        outcome.filter_error = Some(reason);
-                                        break;
-                                    }
-                                }
-                                info.packets += 1;
-                                if batch.frames.is_empty() {
-                                    batch.first_event = events;
-                                }
-                                events += 1;
-                                let start = batch.data.len();
-                                batch.data.extend_from_slice(frame.data);
-                                batch.frames.push(FrameMeta {
-                                    ts: frame.ts,
-                                    orig_len: frame.orig_len,
-                                    link: frame.link,
-                                    start,
-                                    len: frame.data.len(),
-                                    shard: shard_of(&frame, n),
-                                });
-                                if batch.frames.len() >= BATCH_FRAMES
-                                    || batch.data.len() >= BATCH_BYTES
-                                {
-                                    send(&mut batch, &mut pool, &mut in_flight, &mut merge)?;
-                                }
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                info.error = Some(e.to_string());
-                                outcome.problems.push(e);
-                                break;
-                            }
-                        }
-                    }
-                    ticker.done(reader.offset());
+                events += 1;
+                let start = batch.data.len();
+                batch.data.extend_from_slice(frame.data);
+                batch.frames.push(FrameMeta {
+                    ts: frame.ts,
+                    orig_len: frame.orig_len,
+                    link: frame.link,
+                    start,
+                    len: frame.data.len(),
+                    shard: shard_of(frame, n),
+                });
+                if batch.frames.len() >= BATCH_FRAMES || batch.data.len() >= BATCH_BYTES {
+                    send(&mut batch, &mut pool, &mut in_flight, &mut merge)?;
                 }
-            }
-            files.push(info);
-        }
+                Ok(())
+            },
+        )?;
         send(&mut batch, &mut pool, &mut in_flight, &mut merge)?;
         for t in &to {
             t.send(ToWorker::End)
