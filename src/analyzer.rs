@@ -275,6 +275,7 @@ impl Analyzer {
                     .insert(r.as_str().to_string(), self.skipped[i]);
             }
         }
+        capture.late_segments = self.table.late_segments();
         let limits = self.table.limits_hit();
         if limits.max_connections > 0 {
             capture

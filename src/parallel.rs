@@ -337,6 +337,7 @@ fn sum_capture(into: &mut CaptureInfo, c: CaptureInfo) {
     into.bytes += c.bytes;
     into.tcp_packets += c.tcp_packets;
     into.truncated_packets += c.truncated_packets;
+    into.late_segments += c.late_segments;
     into.first_ts = match (into.first_ts, c.first_ts) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -57,7 +57,7 @@ fn handshake_data_and_client_active_close() {
 }
 
 #[test]
-fn server_active_close_and_linger() {
+fn server_active_close_finishes_at_once_and_its_tombstone_absorbs_late_packets() {
     let mut f = Flow::new(7, 9);
     let mut sim = Sim::new(Sim::default_cfg()); // linger 2 s
     let mut p = f.handshake().to_vec();
@@ -68,24 +68,58 @@ fn server_active_close_and_linger() {
     p.push(f.c_fin());
     p.push(f.s_ack());
     sim.feed_all(&p);
-    assert!(sim.done.is_empty(), "closed connections linger");
-    assert_eq!(sim.table.len(), 1);
-    // A late retransmitted FIN is absorbed by the lingering connection.
+    sim.collect();
+    // Closed both ways: finished right away, only a tombstone stays.
+    assert_eq!(
+        sim.done.len(),
+        1,
+        "a closed connection is finished at its close"
+    );
+    assert_eq!(sim.table.len(), 0);
+    // A late retransmitted FIN is absorbed by the tombstone: no new
+    // connection, counted apart.
     let mut late = p[7].clone();
     late.ts += 500 * MS;
     sim.feed(&late);
-    assert!(sim.done.is_empty());
     sim.table.advance(Timestamp(f.t + 3 * SEC));
     sim.collect();
     assert_eq!(sim.done.len(), 1);
     assert_eq!(sim.table.len(), 0);
+    assert_eq!(sim.table.late_segments(), 1);
     let t = &sim.done[0].facts;
     assert_eq!(t.time_wait, Sides::Server);
     assert_eq!(t.end_state, EndState::Closed);
     assert_eq!(t.first_fin.unwrap().by, Side::Server);
-    assert_eq!(t.sides[0].packets, 6);
-    assert_eq!(t.anomalies.retransmissions, 1);
+    assert_eq!(t.sides[0].packets, 5);
     assert_eq!(sim.done[0].handler.text(TO_C), "resp<fin>");
+    // After the linger the tombstone is gone: the same late FIN would now
+    // start a mid-stream connection.
+    let mut later = p[7].clone();
+    later.ts = f.t + 10 * SEC;
+    sim.feed(&later);
+    assert_eq!(sim.table.len(), 1);
+}
+
+/// An RST after a completed close (TIME-WAIT assassination, RFC 1337) does
+/// not turn a clean close into a reset: the connection was finished at its
+/// close and the RST is a late segment.
+#[test]
+fn rst_after_a_completed_close_is_a_late_segment() {
+    let mut f = Flow::new(10, 20);
+    let mut sim = Sim::new(Sim::default_cfg());
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_fin());
+    p.push(f.s_fin());
+    p.push(f.c_ack());
+    p.push(f.s_rst());
+    sim.feed_all(&p);
+    sim.end(i64::MAX / 2);
+    assert_eq!(sim.done.len(), 1);
+    let t = &sim.done[0].facts;
+    assert_eq!(t.end_state, EndState::Closed);
+    assert_eq!(t.first_rst, None);
+    assert_eq!(t.time_wait, Sides::Client);
+    assert_eq!(sim.table.late_segments(), 1);
 }
 
 #[test]
@@ -204,18 +238,6 @@ fn rst_in_every_state() {
             },
             Side::Client,
         ),
-        (
-            "TIME-WAIT",
-            |f| {
-                let mut p = f.handshake().to_vec();
-                p.push(f.c_fin());
-                p.push(f.s_fin());
-                p.push(f.c_ack());
-                p.push(f.s_rst());
-                p
-            },
-            Side::Server,
-        ),
     ];
     for (name, build, by) in cases {
         let mut f = Flow::new(10, 20);
@@ -239,21 +261,22 @@ fn rst_in_every_state() {
 }
 
 #[test]
-fn rst_finishes_after_linger_and_absorbs_late_packets() {
+fn rst_finishes_at_once_and_late_packets_are_absorbed() {
     let mut f = Flow::new(10, 20);
     let mut sim = Sim::new(Sim::default_cfg());
     let mut p = f.handshake().to_vec();
     p.push(f.c_rst());
     p.push(f.s_data(b"late")); // in flight when the RST went out
     sim.feed_all(&p);
-    assert_eq!(sim.table.len(), 1);
-    sim.table.advance(Timestamp(f.t + 5 * SEC));
     sim.collect();
     assert_eq!(sim.done.len(), 1);
+    assert_eq!(sim.table.len(), 0, "no new connection from the late data");
+    assert_eq!(sim.table.late_segments(), 1);
     let c = &sim.done[0];
-    assert_eq!(c.facts.sides[1].packets, 2);
+    assert_eq!(c.facts.sides[1].packets, 1);
+    assert_eq!(c.facts.end_state, EndState::Reset);
     // Nothing is delivered after the RST.
-    assert_eq!(c.handler.stream(TO_C), b"");
+    assert!(!c.handler.text(TO_C).contains("late"));
 }
 
 #[test]

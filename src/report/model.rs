@@ -62,6 +62,12 @@ pub struct CaptureInfo {
     pub skipped: BTreeMap<String, u64>,
     /// Frames cut short by the snaplen.
     pub truncated_packets: u64,
+    /// TCP segments that arrived after their connection had finished (late
+    /// ACKs, retransmitted FINs, an RST after a completed close, data in
+    /// flight behind an RST), within the close linger: absorbed, not
+    /// counted in any connection.
+    #[serde(default)]
+    pub late_segments: u64,
     /// Named limits that were hit, with how often.
     pub limits_hit: BTreeMap<String, u64>,
     /// Live capture only: libpcap's counters at the end (absent for files).

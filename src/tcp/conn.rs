@@ -92,8 +92,6 @@ pub(crate) struct Conn<H> {
     last_probe: [Option<Timestamp>; 2],
     buffered: usize,
     reset: bool,
-    /// When the table will finish this closed connection.
-    pub linger_until: Option<Timestamp>,
 }
 
 fn side_of(i: usize) -> Side {
@@ -167,7 +165,6 @@ impl<H: StreamHandler> Conn<H> {
             last_probe: [None; 2],
             buffered: 0,
             reset: false,
-            linger_until: None,
         }
     }
 
@@ -189,6 +186,16 @@ impl<H: StreamHandler> Conn<H> {
     /// SYN (a retransmission).
     pub(crate) fn is_new_syn(&self, src: Endpoint, isn: u32) -> bool {
         !(self.decided && src == self.facts.client && self.isn[0] == Some(isn))
+    }
+
+    /// The client and its ISN, when known: what a [`Tomb`] keeps to tell a
+    /// retransmitted SYN from a new one.
+    pub(crate) fn client_isn(&self) -> Option<(Endpoint, u32)> {
+        if self.decided {
+            self.isn[0].map(|isn| (self.facts.client, isn))
+        } else {
+            None
+        }
     }
 
     pub(crate) fn handle(&mut self, seg: &Segment<'_>, env: &mut Env<'_>) {

@@ -6,14 +6,15 @@
 //! It is sans-IO and knows nothing of HTTP: it is fed [`Segment`]s with
 //! their capture timestamps and hands ordered bytes, gaps and closes per
 //! direction to a [`StreamHandler`] owned by each connection. When a
-//! connection ends (closed and lingered, reset, evicted, or the capture
+//! connection ends (closed both ways, reset, evicted, or the capture
 //! ended) it is handed out as a [`Finished`] with its [`TcpFacts`].
 //!
 //! # Files
 //!
 //! - `table.rs`: the [`FlowTable`]: lookup by (tag, unordered endpoint
 //!   pair) with a seeded FxHash (`hash.rs`), least-recently-active eviction
-//!   in O(1) through an intrusive list, the linger queue, finish order.
+//!   in O(1) through an intrusive list, tombstones of closed connections,
+//!   finish order.
 //! - `conn.rs`: one connection: direction, sequence bases, handshake,
 //!   per-side counters, probe tracking, and the glue between the parts.
 //! - `seq.rs`: 32-bit sequence numbers to 64-bit offsets (wraparound once).
@@ -39,13 +40,19 @@
 //!   not the client's known ISN starts a new connection on the 4-tuple
 //!   (`port_reuse`), finishing the old one with the state it reached; like
 //!   tshark's `tcp.stream`. Reuse is recognised while the old connection is
-//!   still in the table (within [`TcpConfig::close_linger`] of its close).
+//!   still in the table, or within [`TcpConfig::close_linger`] of its close
+//!   (its tombstone).
 //!   Copies of a flow on different VLANs/tunnels are different connections
 //!   (unlike tshark, which merges VLANs).
-//! - **Linger.** A connection closed both ways (or reset) stays in the table
-//!   for `close_linger` of capture time, absorbing late ACKs, retransmitted
-//!   FINs and data in flight behind an RST, then is finished (default 5 s,
-//!   `--close-linger`). Nothing is delivered to the handler after an RST.
+//! - **Linger.** A connection closed both ways (both FINs acknowledged) or
+//!   reset is finished at once, so its record is written when it ends; a
+//!   tombstone of its key (a few dozen bytes, not its state) stays for
+//!   `close_linger` of capture time (default 5 s, `--close-linger`) and
+//!   absorbs late ACKs, retransmitted FINs, an RST after the close and data
+//!   in flight behind an RST: those are counted in
+//!   [`FlowTable::late_segments`] (the report's `capture.late_segments`),
+//!   not in the connection, and start no new one. Nothing is delivered to
+//!   the handler after an RST.
 //! - **Overlaps.** The first copy of a byte wins; see `reassembly.rs`.
 //!   `overlap_conflicts` counts differing bytes, compared against copies
 //!   still held out of order; bytes already handed up are not kept, so a
@@ -159,12 +166,10 @@ pub struct TcpConfig {
     pub server_ports: Vec<u16>,
     /// How a mid-stream connection's first payload is classified.
     pub classify: fn(&[u8]) -> PayloadHint,
-    /// Capture time a closed connection stays in the table (to absorb late
-    /// ACKs and retransmitted FINs) before it is finished. 5 s, as Zeek's
-    /// `tcp_close_delay`: long enough for anything in flight at the close,
-    /// short enough that a server closing tens of thousands of connections
-    /// a second does not hold a minute of them (memory grows with the close
-    /// rate times this delay).
+    /// Capture time the tombstone of a closed connection absorbs late
+    /// segments (late ACKs, retransmitted FINs) and recognises port reuse.
+    /// 5 s, as Zeek's `tcp_close_delay`: long enough for anything in flight
+    /// at the close.
     pub close_linger: std::time::Duration,
 }
 
@@ -201,8 +206,8 @@ pub struct FinishOrder {
     /// The event that finished it (0-based); `u64::MAX` for
     /// [`FlowTable::finish_all`].
     pub event: u64,
-    /// For a connection finished because its linger expired: the event at
-    /// which it closed (the linger queue's order). `None` when it was
+    /// Reserved for connections finished after a delay (none are now: a
+    /// closed connection is finished at its close). `None` when it was
     /// finished by port reuse, eviction or the end of the capture.
     pub lingered_from: Option<u64>,
 }

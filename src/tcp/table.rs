@@ -1,6 +1,6 @@
 //! The flow table: connections by (tag, unordered endpoint pair), least
-//! recently active first in an intrusive list for O(1) eviction, and a
-//! queue of closed connections lingering until their capture-time deadline.
+//! recently active first in an intrusive list for O(1) eviction, and the
+//! tombstones of closed connections until their capture-time deadline.
 //!
 //! Invariants: `map`, the slots and the LRU list hold the same connections;
 //! `len() <= max_connections`; finished connections are queued in the order
@@ -45,13 +45,8 @@ const NIL: u32 = u32::MAX;
 struct Slot<H> {
     key: FlowKey,
     conn: Conn<H>,
-    /// Bumped each time the slot is reused, so stale linger entries are
-    /// recognised.
-    gen: u32,
     prev: u32,
     next: u32,
-    /// The event at which the connection closed and began to linger.
-    done_event: u64,
     /// Table time of the latest segment: non-decreasing along the LRU list.
     touched: Timestamp,
     /// The current idle period was reported by [`FlowTable::idle_since`];
@@ -59,20 +54,34 @@ struct Slot<H> {
     idle_reported: bool,
 }
 
+/// What stays of a closed connection during its linger: enough to absorb
+/// late segments and to recognise a new SYN on the same 4-tuple as port
+/// reuse, at a few dozen bytes instead of the connection's full state (so
+/// memory follows the close rate times the linger, at tombstone size).
+#[derive(Clone, Copy, Debug)]
+struct Tomb {
+    deadline: Timestamp,
+    client_isn: Option<(Endpoint, u32)>,
+}
+
 /// The table of tracked connections.
 pub struct FlowTable<H> {
+    /// Connections finished at their close, lingering as tombstones.
+    tombs: HashMap<FlowKey, Tomb, SeededFx>,
+    /// (deadline, key), deadlines non-decreasing.
+    tomb_queue: VecDeque<(Timestamp, FlowKey)>,
+    /// Segments that arrived for a connection already finished (late ACKs,
+    /// retransmitted FINs, data in flight behind an RST): absorbed.
+    late_segments: u64,
     cfg: TcpConfig,
     factory: Box<dyn FnMut() -> H>,
     finished: VecDeque<Finished<H>>,
     map: HashMap<FlowKey, u32, SeededFx>,
     slots: Vec<Option<Slot<H>>>,
     free: Vec<u32>,
-    gens: Vec<u32>,
     /// Least recently active at the head.
     head: u32,
     tail: u32,
-    /// (deadline, slot, generation), deadlines non-decreasing.
-    linger: VecDeque<(Timestamp, u32, u32)>,
     now: Timestamp,
     next_id: u64,
     total_buffered: usize,
@@ -81,8 +90,6 @@ pub struct FlowTable<H> {
     events: u64,
     /// The event being processed, or `u64::MAX` in `finish_all`.
     current_event: u64,
-    /// Set while the linger queue is being drained.
-    expiring_from: Option<u64>,
     /// After `finish_all`: slots still to finish, last to finish first.
     closing: Vec<u32>,
 }
@@ -90,23 +97,23 @@ pub struct FlowTable<H> {
 impl<H: StreamHandler> FlowTable<H> {
     pub fn new(cfg: TcpConfig, factory: Box<dyn FnMut() -> H>) -> Self {
         FlowTable {
+            tombs: HashMap::with_hasher(SeededFx::new()),
+            tomb_queue: VecDeque::new(),
+            late_segments: 0,
             cfg,
             factory,
             finished: VecDeque::new(),
             map: HashMap::with_hasher(SeededFx::new()),
             slots: Vec::new(),
             free: Vec::new(),
-            gens: Vec::new(),
             head: NIL,
             tail: NIL,
-            linger: VecDeque::new(),
             now: Timestamp(i64::MIN),
             next_id: 1,
             total_buffered: 0,
             limits: LimitsHit::default(),
             events: 0,
             current_event: 0,
-            expiring_from: None,
             closing: Vec::new(),
         }
     }
@@ -141,7 +148,22 @@ impl<H: StreamHandler> FlowTable<H> {
                     i
                 }
             }
-            None => self.insert(key, seg, false),
+            None => match self.tombs.get(&key).copied() {
+                None => self.insert(key, seg, false),
+                Some(t) => {
+                    let retransmitted_syn =
+                        t.client_isn == Some((seg.src, seg.seq)) || !f.syn() || f.ack() || f.rst();
+                    if retransmitted_syn {
+                        // A late segment of the finished connection.
+                        self.late_segments += 1;
+                        return;
+                    }
+                    // Port reuse (RFC 9293 3.6.1: a SYN may reopen a 4-tuple
+                    // in TIME-WAIT).
+                    self.tombs.remove(&key);
+                    self.insert(key, seg, true)
+                }
+            },
         };
         let linger = self.cfg.close_linger;
         let now = self.now;
@@ -154,16 +176,25 @@ impl<H: StreamHandler> FlowTable<H> {
             return;
         };
         slot.conn.handle(seg, &mut env);
-        if slot.conn.linger_until.is_none() && slot.conn.is_done() {
+        if slot.conn.is_done() {
+            // Closed both ways, or reset: finished now (its record need not
+            // wait), its key kept as a tombstone for `close_linger`.
             let ns = i64::try_from(linger.as_nanos()).unwrap_or(i64::MAX);
             let deadline = Timestamp(now.0.saturating_add(ns));
-            slot.conn.linger_until = Some(deadline);
-            slot.done_event = self.current_event;
-            self.linger.push_back((deadline, idx, slot.gen));
+            let tomb = Tomb {
+                deadline,
+                client_isn: slot.conn.client_isn(),
+            };
+            let key = slot.key;
+            self.finish_slot(idx, false);
+            if ns > 0 && self.tombs.len() < self.cfg.max_connections {
+                self.tombs.insert(key, tomb);
+                self.tomb_queue.push_back((deadline, key));
+            }
         }
     }
 
-    /// Let capture time advance to `now` (finishes lingering closed
+    /// Let capture time advance to `now` (expires tombstones of closed
     /// connections). Called by [`FlowTable::handle`] too.
     pub fn advance(&mut self, now: Timestamp) {
         self.flush_closing();
@@ -174,15 +205,14 @@ impl<H: StreamHandler> FlowTable<H> {
 
     fn expire(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
-        while let Some(&(deadline, idx, gen)) = self.linger.front() {
+        while let Some(&(deadline, key)) = self.tomb_queue.front() {
             if deadline > self.now {
                 break;
             }
-            self.linger.pop_front();
-            if let Some(s) = self.slot(idx).filter(|s| s.gen == gen) {
-                self.expiring_from = Some(s.done_event);
-                self.finish_slot(idx, false);
-                self.expiring_from = None;
+            self.tomb_queue.pop_front();
+            // The key may have been reused and tombstoned again since.
+            if self.tombs.get(&key).is_some_and(|t| t.deadline == deadline) {
+                self.tombs.remove(&key);
             }
         }
     }
@@ -199,6 +229,12 @@ impl<H: StreamHandler> FlowTable<H> {
                 self.finish_slot(i, false);
             }
         }
+    }
+
+    /// Segments absorbed because their connection had already finished
+    /// (late ACKs, retransmitted FINs, data in flight behind an RST).
+    pub fn late_segments(&self) -> u64 {
+        self.late_segments
     }
 
     /// Connections started so far (the last id given out).
@@ -237,7 +273,8 @@ impl<H: StreamHandler> FlowTable<H> {
         // Highest id first: popped from the back, lowest first.
         live.sort_unstable_by(|a, b| b.cmp(a));
         self.closing = live.into_iter().map(|(_, i)| i).collect();
-        self.linger.clear();
+        self.tombs.clear();
+        self.tomb_queue.clear();
     }
 
     /// Connections still open whose latest segment (either way, keepalive
@@ -247,8 +284,7 @@ impl<H: StreamHandler> FlowTable<H> {
     /// `open` or `closing`) and the handler, which is not told anything.
     /// Nothing is finished or split, and no buffered data is flushed.
     ///
-    /// Closed connections waiting out their linger, and connections whose
-    /// direction is still undecided (only segments without payload seen),
+    /// Connections whose direction is still undecided (only segments without payload seen),
     /// are not reported. Walks the least-recently-active end of the list,
     /// so the cost is the number of idle connections, not the table size.
     pub fn idle_since(&mut self, cutoff: Timestamp, mut f: impl FnMut(&TcpFacts, &H)) {
@@ -258,7 +294,7 @@ impl<H: StreamHandler> FlowTable<H> {
                 break;
             }
             i = slot.next;
-            if slot.idle_reported || slot.conn.linger_until.is_some() {
+            if slot.idle_reported {
                 continue;
             }
             if let Some(facts) = slot.conn.snapshot() {
@@ -295,16 +331,11 @@ impl<H: StreamHandler> FlowTable<H> {
         // Slots are indexed by u32 (NIL excluded); no table gets near that.
         let cap = self.cfg.max_connections.clamp(1, (NIL - 1) as usize);
         if self.map.len() >= cap && self.head != NIL {
-            // Full: the least recently active connection makes room. One
-            // that already closed loses nothing and keeps its end state.
+            // Full: the least recently active connection makes room
+            // (closed ones are finished at their close, so it is open).
             let victim = self.head;
-            let closed = self
-                .slot(victim)
-                .is_some_and(|s| s.conn.linger_until.is_some());
-            if !closed {
-                self.limits.max_connections += 1;
-            }
-            self.finish_slot(victim, !closed);
+            self.limits.max_connections += 1;
+            self.finish_slot(victim, true);
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -313,25 +344,15 @@ impl<H: StreamHandler> FlowTable<H> {
             Some(i) => i,
             None => {
                 self.slots.push(None);
-                self.gens.push(0);
                 (self.slots.len() - 1) as u32
             }
-        };
-        let gen = match self.gens.get_mut(idx as usize) {
-            Some(g) => {
-                *g = g.wrapping_add(1);
-                *g
-            }
-            None => 0,
         };
         if let Some(s) = self.slots.get_mut(idx as usize) {
             *s = Some(Slot {
                 key,
                 conn,
-                gen,
                 prev: NIL,
                 next: NIL,
-                done_event: 0,
                 touched: self.now,
                 idle_reported: false,
             });
@@ -361,7 +382,7 @@ impl<H: StreamHandler> FlowTable<H> {
             handler: slot.conn.handler,
             order: FinishOrder {
                 event: self.current_event,
-                lingered_from: self.expiring_from,
+                lingered_from: None,
             },
         });
     }
