@@ -106,7 +106,8 @@ impl Analyzer {
         loop {
             let mut f = self.table.pop_finished()?;
             f.handler.on_end(f.facts.end);
-            let rec = report::build_connection(&f.facts, f.handler.facts());
+            let mut rec = report::build_connection(&f.facts, f.handler.facts());
+            self.aggregator.refine(&mut rec);
             if self.aggregator.add(&rec) {
                 return Some(rec);
             }

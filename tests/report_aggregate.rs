@@ -9,9 +9,25 @@ use keepwatch::tcp::Side;
 use report_support::*;
 
 /// Feeds records in the order their connections end, as the analyzer does.
-fn aggregate(mut recs: Vec<ConnectionRecord>, agg: &mut Aggregator) -> Vec<bool> {
+/// Folds records as the analyzer does: in end order, each refined by what
+/// came before it, then added.
+fn aggregate(recs: Vec<ConnectionRecord>, agg: &mut Aggregator) -> Vec<bool> {
+    refined(recs, agg).1
+}
+
+fn refined(
+    mut recs: Vec<ConnectionRecord>,
+    agg: &mut Aggregator,
+) -> (Vec<ConnectionRecord>, Vec<bool>) {
     recs.sort_by_key(|r| (r.end, r.id));
-    recs.iter().map(|r| agg.add(r)).collect()
+    let kept = recs
+        .iter_mut()
+        .map(|r| {
+            agg.refine(r);
+            agg.add(r)
+        })
+        .collect();
+    (recs, kept)
 }
 
 fn messages(s: &Summary) -> Vec<&str> {
@@ -104,7 +120,19 @@ fn request_cap_recurs_across_connections() {
         })
         .collect();
     let mut agg = Aggregator::default();
-    aggregate(recs, &mut agg);
+    let (recs, _) = refined(recs, &mut agg);
+    // The first capped connection cannot be known as such when it ends;
+    // every later one with the same count can.
+    let reasons: Vec<CloseReason> = recs.iter().map(|r| r.close.reason).collect();
+    assert_eq!(
+        reasons,
+        [
+            CloseReason::ConnectionCloseRequested,
+            CloseReason::MaxRequests,
+            CloseReason::MaxRequests,
+            CloseReason::MaxRequests
+        ]
+    );
     let (servers, summary) = agg.finish();
     assert_eq!(
         servers[0].request_cap,
@@ -120,6 +148,28 @@ fn request_cap_recurs_across_connections() {
     assert!(messages(&summary).iter().any(|m| m.starts_with(
         "10.0.0.2:80 closes connections after 3 requests (4 of 4 closes it asked for)"
     )));
+}
+
+/// One request per connection with `Connection: close` from the server is
+/// keep-alive switched off, not a request cap: N = 1 never makes
+/// `max_requests`.
+#[test]
+fn single_exchange_server_closes_are_not_a_request_cap() {
+    let recs = (0..3)
+        .map(|i| {
+            let s = i as f64 * 1000.0;
+            conn(i + 1, &format!("10.0.0.1:{}", 40000 + i), s)
+                .exchange(s + 2.0, s + 3.0)
+                .close_token(false, true)
+                .fin(Side::Server, s + 3.1)
+                .build()
+        })
+        .collect();
+    let mut agg = Aggregator::default();
+    let (recs, _) = refined(recs, &mut agg);
+    assert!(recs
+        .iter()
+        .all(|r| r.close.reason == CloseReason::ConnectionCloseRequested));
 }
 
 /// 12 waves, one a second; each wave opens 6 connections that send one

@@ -204,6 +204,21 @@ fn keepalive_race_request_on_idle_connection_answered_by_rst() {
     assert!(!fresh.has_flag(Flag::KeepaliveRace));
 }
 
+/// testdata/server-rst.pcap: nginx `return 444` resets a request sent 33 ms
+/// after the previous response. Too soon for any idle timeout: the server
+/// aborted it, no race.
+#[test]
+fn rst_after_a_prompt_request_is_reset_by_server_not_a_race() {
+    let r = conn(1, "10.0.0.1:40000", 0.0)
+        .exchange(2.0, 5.0)
+        .unanswered(38.0)
+        .rst(Side::Server, 38.4)
+        .build();
+    assert_eq!(r.close.reason, CloseReason::ResetByServer);
+    assert_eq!(r.lost_requests, 0);
+    assert!(!r.has_flag(Flag::KeepaliveRace));
+}
+
 #[test]
 fn dead_peer_after_unanswered_probes() {
     let with_rst = conn(1, "10.0.0.1:40000", 0.0)

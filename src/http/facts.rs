@@ -50,10 +50,34 @@ pub struct ConnectionTokens {
 }
 
 /// One request and its response.
+///
+/// An exchange exists for every request head seen (also one that failed to
+/// parse, with `request_incomplete`) and for every final response that had
+/// no request to pair with (a capture that starts mid-exchange: `method`
+/// and the request fields are `None`; counted in `unmatched_responses`).
+///
+/// # Timing
+/// Every time is the capture timestamp of the `on_data` call (the TCP
+/// segment) that delivered the byte in question:
+/// - `request_first`: first byte of the request head; `request_last`: last
+///   byte of the request (end of head, or of body if it has one);
+/// - `response_first`: first byte of the *final* response's head (interim
+///   1xx responses are in `interim_first`); `response_last`: last byte of
+///   the final response (for a close-delimited body: the last data before
+///   the server's FIN).
+///
+/// From these the report derives `wait_ms` = `response_first` -
+/// `request_last` (the server's think time; Packetbeat's `event.duration`
+/// runs from request *first* byte to response first byte) and
+/// `duration_ms` = `response_last` - `request_first`. Wireshark's
+/// `http.time` runs from the frame completing the request to the frame
+/// completing the response (last byte to last byte).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Exchange {
     pub method: Option<String>,
+    /// Request target as sent, cut to `HttpConfig::max_uri_len` bytes.
     pub uri: Option<String>,
+    /// Status of the final response.
     pub status: Option<u16>,
     pub request_version: Option<Version>,
     pub response_version: Option<Version>,
@@ -61,8 +85,12 @@ pub struct Exchange {
     pub request_last: Option<Timestamp>,
     pub response_first: Option<Timestamp>,
     pub response_last: Option<Timestamp>,
+    /// Body bytes seen (decoded chunk data for chunked bodies; bytes lost
+    /// to gaps are in `missing_bytes`, not here).
     pub request_body_bytes: u64,
     pub response_body_bytes: u64,
+    /// `None` for a request without body and for responses that end at the
+    /// head (HEAD, 1xx, 204, 304, tunnels) or whose framing was invalid.
     pub request_framing: Framing,
     pub response_framing: Framing,
     pub request_connection: ConnectionTokens,
@@ -85,10 +113,21 @@ pub struct Exchange {
     /// The request's first byte came after the server's FIN (at the capture
     /// point).
     pub request_after_server_fin: bool,
-    /// The request came after a response that said `Connection: close`.
+    /// The request's first byte came after the connection was announced to
+    /// close: an earlier request said `Connection: close` (or was HTTP/1.0
+    /// without `keep-alive`), or an earlier
+    /// final response was not persistent (said `close`, was HTTP/1.0
+    /// without `keep-alive`, or was close-delimited). RFC 9112 section 9.6.
     pub request_after_close: bool,
-    /// The response was cut by the connection's end before it completed.
+    /// The response was cut by the connection's end before it completed,
+    /// or lost to a gap or a framing error.
     pub response_incomplete: bool,
+    /// The request was not seen whole: its head failed to parse or was
+    /// lost to a gap (method and URI are then unknown), its body framing
+    /// was invalid, or the connection ended inside it.
+    pub request_incomplete: bool,
+    /// First byte of the first interim (1xx) response, if any.
+    pub interim_first: Option<Timestamp>,
 }
 
 /// Counts of HTTP problems by kind, for `http_errors`.
@@ -103,32 +142,82 @@ pub struct HttpErrors {
     pub resync_skipped_bytes: u64,
     /// Times a direction went out of sync.
     pub out_of_sync: u64,
+    /// Requests or responses not queued because `max_pending_requests`
+    /// exchanges were open. Such a request is counted in `requests` but
+    /// has no exchange and is not in `unanswered_requests`; the response
+    /// that answers it is then counted as unmatched.
     pub pending_overflow: u64,
+    /// A request whose `Transfer-Encoding` does not end in `chunked`
+    /// (RFC 9112 section 6.3 item 4).
+    pub bad_transfer_encoding: u64,
+    /// Messages carrying both `Transfer-Encoding` and `Content-Length`
+    /// (the first wins; a request smuggling indicator, RFC 9112 section
+    /// 6.1). Framing continues.
+    pub te_with_content_length: u64,
 }
 
 /// Everything the HTTP layer states about one connection.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpFacts {
     pub protocol: Protocol,
+    /// Request heads seen (including heads that failed to parse).
     pub requests: u64,
+    /// Final response heads seen (101 included, other 1xx not), so that
+    /// `requests == responses` on a connection where every request was
+    /// answered. tshark's `http.response` count is `responses +
+    /// interim_responses`.
     pub responses: u64,
+    /// Interim (1xx other than 101) response heads seen.
+    pub interim_responses: u64,
     /// Exchanges in order; at most `max_exchanges_kept` (see
     /// `exchanges_dropped`).
     pub exchanges: Vec<Exchange>,
     pub exchanges_dropped: u64,
-    /// Response last byte to next request first byte, nanoseconds, in order.
+    /// Response last byte to next request first byte, nanoseconds, in order:
+    /// one per request that started while no response was outstanding,
+    /// after at least one response ended (pipelined requests make none).
+    /// At most `max_exchanges_kept` are kept; `idle_max_ns` covers all.
     pub idle_gaps_ns: Vec<u64>,
+    /// Most requests outstanding at once (a request counts from its first
+    /// byte until its final response ends): 1 without pipelining.
     pub pipeline_depth_max: u32,
+    /// Requests with no final response head when the connection ended.
     pub unanswered_requests: u64,
+    /// Response heads (final or interim) with no request waiting for one.
     pub unmatched_responses: u64,
     pub errors: HttpErrors,
     /// The connection turned into a tunnel (101 or CONNECT): the protocol
     /// named by `Upgrade`, or `"connect"`.
     pub upgrade: Option<String>,
-    /// A response on an HTTP/1.1 connection was delimited by the close.
+    /// A response on an HTTP/1.1 connection was delimited by the close
+    /// (its head said HTTP/1.1 and had neither `Content-Length` nor a
+    /// `Transfer-Encoding` ending in chunked).
     pub close_delimited_on_http11: bool,
-    /// The server closed after promising to persist, without an idle period
-    /// (while a request was pending or right after a response).
+    /// The server closed (FIN or RST, at the capture point) while it owed
+    /// a response, or right after a response that promised persistence.
+    /// Precisely, at the server's first FIN or RST, if the client had not
+    /// closed (FIN or RST) before it:
+    /// - a request (or the start of a request head) had no complete final
+    ///   response and that response was not close-delimited, and the
+    ///   request was not itself sent after a close was announced
+    ///   (`request_after_close`); or
+    /// - no request was owed, the last final response was `persistent`, and
+    ///   the close came within `HttpConfig::premature_close_window` of its
+    ///   last byte (no idle period).
+    ///
+    /// A close after a non-persistent exchange or after an idle period is
+    /// not premature (that is the server's idle timeout). A request that
+    /// crossed such an idle-timeout close on the wire (seen before the FIN
+    /// at a client-side capture point) does make it premature: the report
+    /// tells that keep-alive race apart by the idle gap before the request.
     pub premature_close: bool,
+    /// Last byte of the last final response (for `close.idle_before_ms`).
     pub last_response_end: Option<Timestamp>,
+    /// Largest of all idle gaps (also those beyond the kept ones).
+    pub idle_max_ns: Option<u64>,
+    /// Bytes skipped at the start of a direction picked up mid-stream,
+    /// before the first message start (not an error).
+    pub pickup_skipped_bytes: u64,
+    /// Bytes carried after the connection became a tunnel (both ways).
+    pub tunnel_bytes: u64,
 }

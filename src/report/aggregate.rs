@@ -208,6 +208,17 @@ impl Counts {
     }
 }
 
+/// N, when the server ended this connection with its own `Connection:
+/// close` after N >= 2 exchanges (the client did not ask for the close).
+fn server_close_count(rec: &ConnectionRecord) -> Option<u64> {
+    let asked = matches!(
+        rec.close.reason,
+        CloseReason::ConnectionCloseRequested | CloseReason::MaxRequests
+    ) && rec.close.requested_by == Sides::Server;
+    let n = exchanges_of(rec);
+    (asked && n >= 2).then_some(n)
+}
+
 fn exchanges_of(rec: &ConnectionRecord) -> u64 {
     let kept = rec.exchanges.as_ref().map_or(0, |e| e.len() as u64);
     rec.requests.max(kept)
@@ -480,6 +491,10 @@ pub struct Aggregator {
     protocols: BTreeMap<Protocol, u64>,
     loss: CaptureLossSummary,
     filtered_out: u64,
+    /// Per server, connections it closed with its own `Connection: close`,
+    /// by their number of exchanges (all records, filtered or not, so a
+    /// filter never changes a reason): the memory behind [`Aggregator::refine`].
+    close_counts: BTreeMap<EndpointRecord, BTreeMap<u64, u64>>,
 }
 
 impl Aggregator {
@@ -494,8 +509,35 @@ impl Aggregator {
     /// Folds in one record; returns whether the filter kept it (the caller
     /// writes only kept records). Every finished connection must be passed
     /// here, kept or not: the missed-reuse sweep relies on seeing every id.
+    /// The second half of the `max_requests` rule, which needs earlier
+    /// connections: a connection the server ended with its own
+    /// `Connection: close` after N >= 2 exchanges is `max_requests` when an
+    /// earlier connection to the same server ended the same way after the
+    /// same N (nginx's `keepalive_requests` sends no `Keep-Alive: max`, so
+    /// a recurring N is the only trace of the cap). The first such
+    /// connection keeps `connection_close_requested`: records are written
+    /// as connections end, so nothing is revised afterwards. Call before
+    /// [`Aggregator::add`].
+    pub fn refine(&self, rec: &mut ConnectionRecord) {
+        if let Some(n) = server_close_count(rec) {
+            let seen = self
+                .close_counts
+                .get(&rec.server)
+                .and_then(|m| m.get(&n))
+                .copied()
+                .unwrap_or(0);
+            if seen > 0 {
+                rec.close.reason = CloseReason::MaxRequests;
+            }
+        }
+    }
+
     pub fn add(&mut self, rec: &ConnectionRecord) -> bool {
         self.watermark.see(rec.id, rec.start);
+        if let Some(n) = server_close_count(rec) {
+            let m = self.close_counts.entry(rec.server.clone()).or_default();
+            bump_capped(m, n);
+        }
         if !self.filter.keep(rec) {
             self.filtered_out += 1;
             return false;

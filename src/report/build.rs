@@ -24,6 +24,14 @@ use std::collections::BTreeMap;
 /// ACK.
 pub const DEAD_PEER_MIN_UNANSWERED: u64 = 2;
 
+/// A request answered by the server's RST counts as a keep-alive race only
+/// when the connection had been idle at least this long before it: a server
+/// closes idle connections after a timeout of a second or more (nginx,
+/// Apache, load balancers), while an RST right after a prompt request is the
+/// server aborting it (nginx `return 444`, a crash), which is
+/// `reset_by_server`.
+pub const RACE_MIN_IDLE_NS: u64 = 1_000_000_000;
+
 /// An idle close "differs" from the advertised `Keep-Alive: timeout` when
 /// they are further apart than the larger of this absolute tolerance...
 pub const TIMEOUT_TOLERANCE_ABS_MS: f64 = 1000.0;
@@ -143,7 +151,8 @@ fn close_requested_by(ex: &Exchange) -> Sides {
 /// A request is lost when it got no complete response and either
 /// (a) its first byte came after the server's FIN (at the capture point), or
 /// (b) the server reset the connection after it, and it was sent on an idle
-///     connection: an earlier exchange had completed before it started.
+///     connection: an earlier exchange had completed at least
+///     [`RACE_MIN_IDLE_NS`] before it started.
 fn mark_lost(tcp: &TcpFacts, exchanges: &mut [ExchangeRecord], facts: &[Exchange]) -> u64 {
     let server_fin = tcp.first_fin.filter(|f| f.by == Side::Server).map(|f| f.at);
     let server_rst = tcp.first_rst.filter(|r| r.by == Side::Server).map(|r| r.at);
@@ -157,7 +166,7 @@ fn mark_lost(tcp: &TcpFacts, exchanges: &mut [ExchangeRecord], facts: &[Exchange
         rec.request_after_server_fin |= after_fin;
         if !response_complete(ex) {
             let on_idle = match (prev_done, ex.request_first) {
-                (Some(done), Some(req)) => done <= req,
+                (Some(done), Some(req)) => done.nanos_until_saturating(req) >= RACE_MIN_IDLE_NS,
                 _ => false,
             };
             let reset_after = match (server_rst, ex.request_first) {

@@ -8,10 +8,84 @@
 //! direction to a [`StreamHandler`] owned by each connection. When a
 //! connection ends (closed and lingered, reset, evicted, or the capture
 //! ended) it is handed out as a [`Finished`] with its [`TcpFacts`].
+//!
+//! # Files
+//!
+//! - `table.rs`: the [`FlowTable`]: lookup by (tag, unordered endpoint
+//!   pair) with a seeded FxHash (`hash.rs`), least-recently-active eviction
+//!   in O(1) through an intrusive list, the linger queue, finish order.
+//! - `conn.rs`: one connection: direction, sequence bases, handshake,
+//!   per-side counters, probe tracking, and the glue between the parts.
+//! - `seq.rs`: 32-bit sequence numbers to 64-bit offsets (wraparound once).
+//! - `reassembly.rs`: one direction's byte stream; overlap and gap policy.
+//! - `state.rs`: RFC 9293 states of both endpoints, one transition function.
+//! - `keepalive.rs`: keepalive and zero-window probe classification.
+//!
+//! # Policies (what a user comparing with tshark, Zeek or Suricata sees)
+//!
+//! - **Direction.** The sender of a SYN is the client. Without one (the
+//!   capture began mid-connection, `mid_stream`), in this order: a SYN-ACK
+//!   (its sender is the server), the first payload as classified by
+//!   [`TcpConfig::classify`], then ports ([`TcpConfig::server_ports`], a
+//!   well-known port below 1024, the lower port). Up to
+//!   [`MAX_UNDECIDED_SEGMENTS`] segments without payload wait for a payload
+//!   and are then replayed; the direction is fixed before any byte is
+//!   handed up.
+//! - **Connections.** No inactivity timeout: an idle connection stays one
+//!   connection until it closes, the capture ends, or the table is full
+//!   ([`TcpConfig::max_connections`]; the least recently active is then
+//!   finished as `evicted`, unless it had already closed, which loses
+//!   nothing and keeps its own end state). A SYN without ACK whose ISN is
+//!   not the client's known ISN starts a new connection on the 4-tuple
+//!   (`port_reuse`), finishing the old one with the state it reached; like
+//!   tshark's `tcp.stream`. Reuse is recognised while the old connection is
+//!   still in the table (within [`TcpConfig::close_linger`] of its close).
+//!   Copies of a flow on different VLANs/tunnels are different connections
+//!   (unlike tshark, which merges VLANs).
+//! - **Linger.** A connection closed both ways (or reset) stays in the table
+//!   for `close_linger` of capture time, absorbing late ACKs, retransmitted
+//!   FINs and data in flight behind an RST, then is finished. Nothing is
+//!   delivered to the handler after an RST.
+//! - **Overlaps.** The first copy of a byte wins; see `reassembly.rs`.
+//!   `overlap_conflicts` counts differing bytes, compared against copies
+//!   still held out of order; bytes already handed up are not kept, so a
+//!   conflicting retransmission of delivered data is counted as a
+//!   retransmission only.
+//! - **Gaps.** Bytes the capture missed are always handed up as
+//!   [`StreamHandler::on_gap`]: when the peer acknowledged past them (up to
+//!   [`MAX_ACK_GAP`]) and they did not show up within
+//!   [`ACK_REORDER_WINDOW_NS`] of capture time (multi-queue captures can
+//!   write a segment after its ACK), when the snaplen cut them, when a buffer cap forces a
+//!   flush (counted in [`LimitsHit::max_buffer`]), and at RST or the end of
+//!   the connection.
+//! - **Counting.** `retransmissions` counts segments (and repeated SYNs and
+//!   FINs) carrying something already seen; `out_of_order` counts segments
+//!   that had to be buffered behind a hole (tshark's `out_of_order` flags
+//!   the late segment that fills a hole instead).
+//! - **Probes.** Keepalive and zero-window probes follow Suricata's stricter
+//!   test (see `keepalive.rs`): a Linux zero-window probe, which tshark
+//!   flags as keep-alive, counts as a zero-window probe here. On a
+//!   connection picked up mid-stream, the first probe cannot be told from a
+//!   pure ACK (nothing shows the sender's next sequence number yet).
+//! - **Time.** Each connection clamps its timestamps to the latest it has
+//!   seen, so durations and silences are never negative; the table's clock
+//!   is the latest timestamp of any segment.
 
+mod conn;
 mod facts;
+mod hash;
+mod keepalive;
+mod reassembly;
+mod seq;
+mod state;
+mod table;
 
+pub use conn::{MAX_ACK_GAP, MAX_UNDECIDED_SEGMENTS};
 pub use facts::*;
+pub use keepalive::MAX_KEEPALIVE_INTERVALS;
+pub use reassembly::ACK_REORDER_WINDOW_NS;
+pub use state::TcpState;
+pub use table::FlowTable;
 
 use crate::decode::Segment;
 use crate::time::Timestamp;
@@ -74,9 +148,12 @@ pub struct TcpConfig {
     /// Connections tracked at once; when full the least recently active one
     /// is finished with end state `evicted`.
     pub max_connections: usize,
-    /// Out-of-order bytes buffered per connection (both directions).
+    /// Out-of-order bytes buffered per connection (both directions). When
+    /// a segment would exceed it, the connection's buffered bytes are handed
+    /// up with their holes as gaps (counted in [`LimitsHit::max_buffer`]).
     pub max_buffer_per_connection: usize,
-    /// Out-of-order bytes buffered across all connections.
+    /// Out-of-order bytes buffered across all connections; hitting it
+    /// flushes the connection that needs room, as above.
     pub max_buffer_total: usize,
     /// Ports that are servers, for connections picked up mid-stream.
     pub server_ports: Vec<u16>,
@@ -100,64 +177,9 @@ impl Default for TcpConfig {
     }
 }
 
-/// A connection the TCP layer is done with.
+/// A connection the TCP layer is done with. Its handler has not been told
+/// [`StreamHandler::on_end`]: whoever takes it does that.
 pub struct Finished<H> {
     pub facts: TcpFacts,
     pub handler: H,
-}
-
-/// The table of tracked connections.
-pub struct FlowTable<H> {
-    cfg: TcpConfig,
-    factory: Box<dyn FnMut() -> H>,
-    finished: std::collections::VecDeque<Finished<H>>,
-}
-
-impl<H: StreamHandler> FlowTable<H> {
-    pub fn new(cfg: TcpConfig, factory: Box<dyn FnMut() -> H>) -> Self {
-        FlowTable {
-            cfg,
-            factory,
-            finished: Default::default(),
-        }
-    }
-
-    pub fn config(&self) -> &TcpConfig {
-        &self.cfg
-    }
-
-    /// Feed one segment.
-    pub fn handle(&mut self, seg: &Segment<'_>) {
-        let _ = (seg, &mut self.factory);
-    }
-
-    /// Let capture time advance to `now` (finishes lingering closed
-    /// connections). Called by [`FlowTable::handle`] too.
-    pub fn advance(&mut self, now: Timestamp) {
-        let _ = now;
-    }
-
-    /// The next connection that ended, in the order they ended.
-    pub fn pop_finished(&mut self) -> Option<Finished<H>> {
-        self.finished.pop_front()
-    }
-
-    /// End of capture: every connection still tracked is finished.
-    pub fn finish_all(&mut self, now: Timestamp) {
-        let _ = now;
-    }
-
-    /// Connections tracked now.
-    pub fn len(&self) -> usize {
-        0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Counters of limits hit so far (see [`LimitsHit`]).
-    pub fn limits_hit(&self) -> LimitsHit {
-        LimitsHit::default()
-    }
 }

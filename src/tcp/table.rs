@@ -1,0 +1,325 @@
+//! The flow table: connections by (tag, unordered endpoint pair), least
+//! recently active first in an intrusive list for O(1) eviction, and a
+//! queue of closed connections lingering until their capture-time deadline.
+//!
+//! Invariants: `map`, the slots and the LRU list hold the same connections;
+//! `len() <= max_connections`; finished connections are queued in the order
+//! they ended; nothing here reads the clock (time is the latest segment
+//! timestamp seen, never moving backwards).
+//!
+//! The table never calls [`StreamHandler::on_end`]: the consumer of
+//! [`Finished`] does, once it has taken the connection.
+
+use super::conn::{Conn, Env};
+use super::hash::SeededFx;
+use super::*;
+use crate::decode::{Endpoint, NetTag};
+use std::collections::{HashMap, VecDeque};
+
+/// The lookup key: the tag and both endpoints, lower endpoint first, so
+/// both directions of a connection find it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FlowKey {
+    tag: NetTag,
+    lo: Endpoint,
+    hi: Endpoint,
+}
+
+impl FlowKey {
+    fn of(seg: &Segment<'_>) -> FlowKey {
+        let (lo, hi) = if seg.src <= seg.dst {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        FlowKey {
+            tag: seg.tag,
+            lo,
+            hi,
+        }
+    }
+}
+
+const NIL: u32 = u32::MAX;
+
+struct Slot<H> {
+    key: FlowKey,
+    conn: Conn<H>,
+    /// Bumped each time the slot is reused, so stale linger entries are
+    /// recognised.
+    gen: u32,
+    prev: u32,
+    next: u32,
+}
+
+/// The table of tracked connections.
+pub struct FlowTable<H> {
+    cfg: TcpConfig,
+    factory: Box<dyn FnMut() -> H>,
+    finished: VecDeque<Finished<H>>,
+    map: HashMap<FlowKey, u32, SeededFx>,
+    slots: Vec<Option<Slot<H>>>,
+    free: Vec<u32>,
+    gens: Vec<u32>,
+    /// Least recently active at the head.
+    head: u32,
+    tail: u32,
+    /// (deadline, slot, generation), deadlines non-decreasing.
+    linger: VecDeque<(Timestamp, u32, u32)>,
+    now: Timestamp,
+    next_id: u64,
+    total_buffered: usize,
+    limits: LimitsHit,
+}
+
+impl<H: StreamHandler> FlowTable<H> {
+    pub fn new(cfg: TcpConfig, factory: Box<dyn FnMut() -> H>) -> Self {
+        FlowTable {
+            cfg,
+            factory,
+            finished: VecDeque::new(),
+            map: HashMap::with_hasher(SeededFx::new()),
+            slots: Vec::new(),
+            free: Vec::new(),
+            gens: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            linger: VecDeque::new(),
+            now: Timestamp(i64::MIN),
+            next_id: 1,
+            total_buffered: 0,
+            limits: LimitsHit::default(),
+        }
+    }
+
+    pub fn config(&self) -> &TcpConfig {
+        &self.cfg
+    }
+
+    /// Feed one segment.
+    pub fn handle(&mut self, seg: &Segment<'_>) {
+        self.advance(seg.ts);
+        let key = FlowKey::of(seg);
+        let f = seg.flags;
+        let idx = match self.map.get(&key).copied() {
+            Some(i) => {
+                let new_syn = f.syn()
+                    && !f.ack()
+                    && !f.rst()
+                    && self
+                        .slot(i)
+                        .is_some_and(|s| s.conn.is_new_syn(seg.src, seg.seq));
+                if new_syn {
+                    // Port reuse (RFC 9293 3.6.1: a SYN may reopen a 4-tuple
+                    // in TIME-WAIT): the old connection ends here.
+                    self.finish_slot(i, false);
+                    self.insert(key, seg, true)
+                } else {
+                    self.touch(i);
+                    i
+                }
+            }
+            None => self.insert(key, seg, false),
+        };
+        let linger = self.cfg.close_linger;
+        let now = self.now;
+        let mut env = Env {
+            cfg: &self.cfg,
+            total_buffered: &mut self.total_buffered,
+            limits: &mut self.limits,
+        };
+        let Some(Some(slot)) = self.slots.get_mut(idx as usize) else {
+            return;
+        };
+        slot.conn.handle(seg, &mut env);
+        if slot.conn.linger_until.is_none() && slot.conn.is_done() {
+            let ns = i64::try_from(linger.as_nanos()).unwrap_or(i64::MAX);
+            let deadline = Timestamp(now.0.saturating_add(ns));
+            slot.conn.linger_until = Some(deadline);
+            self.linger.push_back((deadline, idx, slot.gen));
+        }
+    }
+
+    /// Let capture time advance to `now` (finishes lingering closed
+    /// connections). Called by [`FlowTable::handle`] too.
+    pub fn advance(&mut self, now: Timestamp) {
+        self.now = self.now.max(now);
+        while let Some(&(deadline, idx, gen)) = self.linger.front() {
+            if deadline > self.now {
+                break;
+            }
+            self.linger.pop_front();
+            if self.slot(idx).is_some_and(|s| s.gen == gen) {
+                self.finish_slot(idx, false);
+            }
+        }
+    }
+
+    /// The next connection that ended, in the order they ended. Its
+    /// handler has not had [`StreamHandler::on_end`] yet.
+    pub fn pop_finished(&mut self) -> Option<Finished<H>> {
+        self.finished.pop_front()
+    }
+
+    /// End of capture: every connection still tracked is finished, in the
+    /// order of their first packet.
+    pub fn finish_all(&mut self, now: Timestamp) {
+        self.advance(now);
+        let mut live: Vec<(u64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (s.conn.facts.id, i as u32)))
+            .collect();
+        live.sort_unstable();
+        for (_, i) in live {
+            self.finish_slot(i, false);
+        }
+        self.linger.clear();
+    }
+
+    /// Connections tracked now.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Counters of limits hit so far (see [`LimitsHit`]).
+    pub fn limits_hit(&self) -> LimitsHit {
+        self.limits
+    }
+
+    /// Out-of-order bytes buffered across all connections now.
+    pub fn buffered_bytes(&self) -> usize {
+        self.total_buffered
+    }
+
+    fn slot(&self, i: u32) -> Option<&Slot<H>> {
+        self.slots.get(i as usize).and_then(Option::as_ref)
+    }
+
+    fn insert(&mut self, key: FlowKey, seg: &Segment<'_>, port_reuse: bool) -> u32 {
+        // Slots are indexed by u32 (NIL excluded); no table gets near that.
+        let cap = self.cfg.max_connections.clamp(1, (NIL - 1) as usize);
+        if self.map.len() >= cap && self.head != NIL {
+            // Full: the least recently active connection makes room. One
+            // that already closed loses nothing and keeps its end state.
+            let victim = self.head;
+            let closed = self
+                .slot(victim)
+                .is_some_and(|s| s.conn.linger_until.is_some());
+            if !closed {
+                self.limits.max_connections += 1;
+            }
+            self.finish_slot(victim, !closed);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let conn = Conn::new(id, seg, port_reuse, (self.factory)());
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(None);
+                self.gens.push(0);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let gen = match self.gens.get_mut(idx as usize) {
+            Some(g) => {
+                *g = g.wrapping_add(1);
+                *g
+            }
+            None => 0,
+        };
+        if let Some(s) = self.slots.get_mut(idx as usize) {
+            *s = Some(Slot {
+                key,
+                conn,
+                gen,
+                prev: NIL,
+                next: NIL,
+            });
+        }
+        self.map.insert(key, idx);
+        self.link_tail(idx);
+        idx
+    }
+
+    /// End the connection in slot `i` and queue it as finished.
+    fn finish_slot(&mut self, i: u32, evicted: bool) {
+        self.unlink(i);
+        let Some(mut slot) = self.slots.get_mut(i as usize).and_then(Option::take) else {
+            return;
+        };
+        self.map.remove(&slot.key);
+        self.free.push(i);
+        let mut env = Env {
+            cfg: &self.cfg,
+            total_buffered: &mut self.total_buffered,
+            limits: &mut self.limits,
+        };
+        slot.conn.finish(evicted, &mut env);
+        debug_assert_eq!(slot.conn.buffered(), 0);
+        self.finished.push_back(Finished {
+            facts: slot.conn.facts,
+            handler: slot.conn.handler,
+        });
+    }
+
+    fn links(&mut self, i: u32) -> Option<(&mut u32, &mut u32)> {
+        self.slots
+            .get_mut(i as usize)
+            .and_then(Option::as_mut)
+            .map(|s| (&mut s.prev, &mut s.next))
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let Some((p, n)) = self.links(i).map(|(p, n)| {
+            let r = (*p, *n);
+            *p = NIL;
+            *n = NIL;
+            r
+        }) else {
+            return;
+        };
+        if p == NIL {
+            if self.head == i {
+                self.head = n;
+            }
+        } else if let Some((_, pn)) = self.links(p) {
+            *pn = n;
+        }
+        if n == NIL {
+            if self.tail == i {
+                self.tail = p;
+            }
+        } else if let Some((np, _)) = self.links(n) {
+            *np = p;
+        }
+    }
+
+    fn link_tail(&mut self, i: u32) {
+        let old = self.tail;
+        if let Some((p, n)) = self.links(i) {
+            *p = old;
+            *n = NIL;
+        }
+        if old == NIL {
+            self.head = i;
+        } else if let Some((_, on)) = self.links(old) {
+            *on = i;
+        }
+        self.tail = i;
+    }
+
+    /// Mark slot `i` as the most recently active.
+    fn touch(&mut self, i: u32) {
+        if self.tail != i {
+            self.unlink(i);
+            self.link_tail(i);
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! Connection lifecycle: handshake, close in every shape, RST in every
+//! state, port reuse, mid-stream pickup, odd timestamps.
+
+mod tcp_common;
+use keepwatch::tcp::*;
+use keepwatch::time::Timestamp;
+use tcp_common::*;
+
+#[test]
+fn handshake_data_and_client_active_close() {
+    let mut f = Flow::new(1000, 5000);
+    f.at(10 * SEC);
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_data(b"GET / HTTP/1.1\r\n\r\n"));
+    p.push(f.s_ack());
+    p.push(f.s_data(b"HTTP/1.1 200 OK\r\n\r\n"));
+    p.push(f.c_ack());
+    p.push(f.c_fin());
+    p.push(f.s_fin()); // FIN+ACK acknowledging the client's FIN
+    p.push(f.c_ack());
+    let c = Sim::run_one(&p);
+    let t = &c.facts;
+    assert_eq!(t.id, 1);
+    assert_eq!(t.client, f.c);
+    assert_eq!(t.server, f.s);
+    assert!(!t.mid_stream);
+    assert_eq!(t.direction_by, DirectionEvidence::Syn);
+    assert_eq!(t.handshake.syn, Some(Timestamp(10 * SEC)));
+    assert_eq!(t.handshake.syn_ack, Some(Timestamp(10 * SEC + MS)));
+    assert_eq!(t.handshake.ack, Some(Timestamp(10 * SEC + 2 * MS)));
+    assert_eq!(t.start, Timestamp(10 * SEC));
+    assert_eq!(t.end, Timestamp(10 * SEC + 9 * MS));
+    assert_eq!(t.sides[0].packets, 6);
+    assert_eq!(t.sides[1].packets, 4);
+    assert_eq!(t.sides[0].bytes, 18);
+    assert_eq!(t.sides[0].stream_bytes, 18);
+    assert_eq!(t.sides[1].stream_bytes, 19);
+    assert_eq!(t.sides[0].first_data, Some(Timestamp(10 * SEC + 3 * MS)));
+    assert_eq!(t.sides[1].last_data, Some(Timestamp(10 * SEC + 5 * MS)));
+    assert_eq!(
+        t.first_fin,
+        Some(CloseEvent {
+            by: Side::Client,
+            at: Timestamp(10 * SEC + 7 * MS)
+        })
+    );
+    assert_eq!(t.first_rst, None);
+    assert!(!t.simultaneous_close);
+    assert!(!t.half_close);
+    assert_eq!(t.time_wait, Sides::Client);
+    assert_eq!(t.end_state, EndState::Closed);
+    assert_eq!(t.anomalies, Anomalies::default());
+    assert_eq!(c.handler.text(TO_S), "GET / HTTP/1.1\r\n\r\n<fin>");
+    assert_eq!(c.handler.text(TO_C), "HTTP/1.1 200 OK\r\n\r\n<fin>");
+    // The table leaves on_end to whoever takes the connection.
+    assert!(!c.handler.events.contains(&Ev::End));
+}
+
+#[test]
+fn server_active_close_and_linger() {
+    let mut f = Flow::new(7, 9);
+    let mut sim = Sim::new(Sim::default_cfg()); // linger 2 s
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_data(b"req"));
+    p.push(f.s_data(b"resp"));
+    p.push(f.s_fin());
+    p.push(f.c_ack());
+    p.push(f.c_fin());
+    p.push(f.s_ack());
+    sim.feed_all(&p);
+    assert!(sim.done.is_empty(), "closed connections linger");
+    assert_eq!(sim.table.len(), 1);
+    // A late retransmitted FIN is absorbed by the lingering connection.
+    let mut late = p[7].clone();
+    late.ts += 500 * MS;
+    sim.feed(&late);
+    assert!(sim.done.is_empty());
+    sim.table.advance(Timestamp(f.t + 3 * SEC));
+    sim.collect();
+    assert_eq!(sim.done.len(), 1);
+    assert_eq!(sim.table.len(), 0);
+    let t = &sim.done[0].facts;
+    assert_eq!(t.time_wait, Sides::Server);
+    assert_eq!(t.end_state, EndState::Closed);
+    assert_eq!(t.first_fin.unwrap().by, Side::Server);
+    assert_eq!(t.sides[0].packets, 6);
+    assert_eq!(t.anomalies.retransmissions, 1);
+    assert_eq!(sim.done[0].handler.text(TO_C), "resp<fin>");
+}
+
+#[test]
+fn close_without_final_ack_is_closing_and_no_time_wait() {
+    let mut f = Flow::new(1, 2);
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_fin());
+    p.push(f.s_fin());
+    let t = Sim::run_one(&p).facts;
+    assert_eq!(t.end_state, EndState::Closing);
+    assert_eq!(t.time_wait, Sides::None);
+}
+
+#[test]
+fn simultaneous_close_both_hold_time_wait() {
+    let mut f = Flow::new(100, 200);
+    let mut p = f.handshake().to_vec();
+    // Both FINs cross: each acknowledges only the other's data, not FIN.
+    let cfin = f.c_fin();
+    let mut sfin = f.s_fin();
+    sfin.ack = cfin.seq; // server has not seen the client's FIN
+    p.push(cfin);
+    p.push(sfin);
+    p.push(f.c_ack());
+    p.push(f.s_ack());
+    let c = Sim::run_one(&p);
+    let t = &c.facts;
+    assert!(t.simultaneous_close);
+    assert_eq!(t.time_wait, Sides::Both);
+    assert_eq!(t.end_state, EndState::Closed);
+    assert_eq!(t.first_fin.unwrap().by, Side::Client);
+}
+
+#[test]
+fn half_close_data_after_fin() {
+    let mut f = Flow::new(100, 200);
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_data(b"upload"));
+    p.push(f.c_fin());
+    p.push(f.s_data(b"still "));
+    p.push(f.s_data(b"talking"));
+    p.push(f.s_fin());
+    p.push(f.c_ack());
+    let c = Sim::run_one(&p);
+    assert!(c.facts.half_close);
+    assert_eq!(c.facts.time_wait, Sides::Client);
+    assert_eq!(c.handler.text(TO_S), "upload<fin>");
+    assert_eq!(c.handler.text(TO_C), "still talking<fin>");
+}
+
+#[test]
+fn no_half_close_when_close_is_plain() {
+    let mut f = Flow::new(100, 200);
+    let mut p = f.handshake().to_vec();
+    p.push(f.s_data(b"x"));
+    p.push(f.c_fin());
+    p.push(f.s_fin());
+    p.push(f.c_ack());
+    assert!(!Sim::run_one(&p).facts.half_close);
+}
+
+/// RST in each RFC 9293 state; the last packet is the RST.
+#[test]
+fn rst_in_every_state() {
+    type Build = fn(&mut Flow) -> Vec<Pkt>;
+    let cases: Vec<(&str, Build, Side)> = vec![
+        (
+            "SYN-SENT (refused)",
+            |f| vec![f.syn(), f.s_rst()],
+            Side::Server,
+        ),
+        (
+            "SYN-RECEIVED",
+            |f| vec![f.syn(), f.syn_ack(), f.c_rst()],
+            Side::Client,
+        ),
+        (
+            "ESTABLISHED",
+            |f| {
+                let mut p = f.handshake().to_vec();
+                p.push(f.c_data(b"a"));
+                p.push(f.s_rst());
+                p
+            },
+            Side::Server,
+        ),
+        (
+            "FIN-WAIT-1",
+            |f| {
+                let mut p = f.handshake().to_vec();
+                p.push(f.c_fin());
+                p.push(f.s_rst());
+                p
+            },
+            Side::Server,
+        ),
+        (
+            "FIN-WAIT-2 / CLOSE-WAIT",
+            |f| {
+                let mut p = f.handshake().to_vec();
+                p.push(f.c_fin());
+                p.push(f.s_ack());
+                p.push(f.s_rst());
+                p
+            },
+            Side::Server,
+        ),
+        (
+            "CLOSE-WAIT sender",
+            |f| {
+                let mut p = f.handshake().to_vec();
+                p.push(f.s_fin());
+                p.push(f.c_ack());
+                p.push(f.c_rst());
+                p
+            },
+            Side::Client,
+        ),
+        (
+            "TIME-WAIT",
+            |f| {
+                let mut p = f.handshake().to_vec();
+                p.push(f.c_fin());
+                p.push(f.s_fin());
+                p.push(f.c_ack());
+                p.push(f.s_rst());
+                p
+            },
+            Side::Server,
+        ),
+    ];
+    for (name, build, by) in cases {
+        let mut f = Flow::new(10, 20);
+        let p = build(&mut f);
+        let rst_ts = p.last().unwrap().ts;
+        let c = Sim::run_one(&p);
+        let t = &c.facts;
+        assert_eq!(t.end_state, EndState::Reset, "{name}");
+        assert_eq!(t.time_wait, Sides::None, "{name}");
+        assert_eq!(
+            t.first_rst,
+            Some(CloseEvent {
+                by,
+                at: Timestamp(rst_ts)
+            }),
+            "{name}"
+        );
+        let dir = if by == Side::Client { TO_S } else { TO_C };
+        assert_eq!(c.handler.events.last(), Some(&Ev::Rst(dir)), "{name}");
+    }
+}
+
+#[test]
+fn rst_finishes_after_linger_and_absorbs_late_packets() {
+    let mut f = Flow::new(10, 20);
+    let mut sim = Sim::new(Sim::default_cfg());
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_rst());
+    p.push(f.s_data(b"late")); // in flight when the RST went out
+    sim.feed_all(&p);
+    assert_eq!(sim.table.len(), 1);
+    sim.table.advance(Timestamp(f.t + 5 * SEC));
+    sim.collect();
+    assert_eq!(sim.done.len(), 1);
+    let c = &sim.done[0];
+    assert_eq!(c.facts.sides[1].packets, 2);
+    // Nothing is delivered after the RST.
+    assert_eq!(c.handler.stream(TO_C), b"");
+}
+
+#[test]
+fn port_reuse_from_time_wait() {
+    let mut sim = Sim::new(Sim::default_cfg());
+    let mut f = Flow::new(1000, 2000);
+    sim.feed_all(&f.handshake());
+    let p = [f.c_fin(), f.s_fin(), f.c_ack()];
+    sim.feed_all(&p);
+    // A new SYN (new ISN) on the same 4-tuple while the old one lingers.
+    let mut g = Flow::new(900_000, 3000);
+    g.at(f.t + 100 * MS);
+    let p2 = g.handshake();
+    sim.feed_all(&p2);
+    sim.feed(&g.c_data(b"hello"));
+    sim.end(g.t + 10 * SEC);
+    assert_eq!(sim.done.len(), 2);
+    let (a, b) = (&sim.done[0].facts, &sim.done[1].facts);
+    assert_eq!(a.id, 1);
+    assert_eq!(a.end_state, EndState::Closed);
+    assert_eq!(a.time_wait, Sides::Client);
+    assert!(!a.port_reuse);
+    assert_eq!(b.id, 2);
+    assert!(b.port_reuse);
+    assert_eq!(b.end_state, EndState::Open);
+    assert_eq!(b.handshake.syn, Some(Timestamp(p2[0].ts)));
+    assert_eq!(sim.done[1].handler.stream(TO_S), b"hello");
+}
+
+#[test]
+fn retransmitted_syn_is_not_port_reuse() {
+    let mut f = Flow::new(1000, 2000);
+    let syn = f.syn();
+    let mut again = syn.clone();
+    again.ts += SEC;
+    let mut p = vec![syn, again];
+    f.at(f.t + 2 * SEC);
+    p.push(f.syn_ack());
+    p.push(f.c_ack());
+    let c = Sim::run_one(&p);
+    assert_eq!(c.facts.anomalies.retransmissions, 1);
+    assert_eq!(c.facts.handshake.syn, Some(Timestamp(p[0].ts)));
+    assert_eq!(c.facts.sides[0].packets, 3);
+}
+
+#[test]
+fn tfo_data_on_syn_is_delivered() {
+    let mut f = Flow::new(50, 60);
+    let p = vec![f.syn_data(b"GET /"), f.syn_ack(), f.c_data(b" HTTP/1.1")];
+    let c = Sim::run_one(&p);
+    assert_eq!(c.handler.stream(TO_S), b"GET / HTTP/1.1");
+    assert_eq!(c.facts.sides[0].stream_bytes, 14);
+}
+
+fn classify(d: &[u8]) -> PayloadHint {
+    if d.starts_with(b"GET ") {
+        PayloadHint::Request
+    } else if d.starts_with(b"HTTP/") {
+        PayloadHint::Response
+    } else {
+        PayloadHint::Unknown
+    }
+}
+
+fn mid_cfg() -> TcpConfig {
+    TcpConfig {
+        classify,
+        server_ports: vec![9000],
+        ..Sim::default_cfg()
+    }
+}
+
+fn run_cfg(cfg: TcpConfig, p: &[Pkt]) -> Finished<Rec> {
+    let mut sim = Sim::new(cfg);
+    sim.feed_all(p);
+    sim.end(i64::MAX / 2);
+    assert_eq!(sim.done.len(), 1);
+    sim.done.pop().unwrap()
+}
+
+#[test]
+fn mid_stream_by_syn_ack() {
+    // Client on a low port to show the SYN-ACK wins over ports.
+    let mut f = Flow::between(ep("10.0.0.1", 80), ep("10.0.0.2", 50000), 1, 2);
+    let p = vec![f.syn_ack(), f.c_ack(), f.c_data(b"x")];
+    let c = run_cfg(mid_cfg(), &p);
+    assert!(c.facts.mid_stream);
+    assert_eq!(c.facts.direction_by, DirectionEvidence::SynAck);
+    assert_eq!(c.facts.client, f.c);
+    assert_eq!(c.facts.handshake.syn, None);
+    assert!(c.facts.handshake.ack.is_some());
+    assert_eq!(c.handler.stream(TO_S), b"x");
+}
+
+#[test]
+fn mid_stream_by_payload_after_waiting_acks() {
+    // Ports say the other way round; the payload decides. Two pure ACKs
+    // arrive before any payload and are counted on the right sides.
+    for response_first in [false, true] {
+        let mut f = Flow::between(ep("10.0.0.1", 8080), ep("10.0.0.2", 443), 1, 2);
+        let mut p = vec![f.s_ack(), f.c_ack()];
+        if response_first {
+            p.push(f.s_data(b"HTTP/1.1 200 OK\r\n"));
+        } else {
+            p.push(f.c_data(b"GET / HTTP/1.1\r\n"));
+        }
+        let c = run_cfg(mid_cfg(), &p);
+        let t = &c.facts;
+        assert!(t.mid_stream);
+        assert_eq!(t.direction_by, DirectionEvidence::Payload);
+        assert_eq!(t.client, f.c);
+        assert_eq!(t.server, f.s);
+        assert_eq!(t.start, Timestamp(p[0].ts));
+        let (cp, sp) = if response_first { (1, 2) } else { (2, 1) };
+        assert_eq!((t.sides[0].packets, t.sides[1].packets), (cp, sp));
+        assert_eq!(c.handler.events.len(), 1);
+    }
+}
+
+#[test]
+fn mid_stream_by_port_rules() {
+    // (client, server) with the first packet sent by the first endpoint of
+    // each pair reversed, so the sender is the server.
+    let cases = [
+        (ep("10.0.0.1", 80), ep("10.0.0.2", 9000)), // --server-port wins
+        (ep("10.0.0.1", 5000), ep("10.0.0.2", 443)), // well-known
+        (ep("10.0.0.1", 40000), ep("10.0.0.2", 8080)), // lower
+    ];
+    for (client, server) in cases {
+        let mut f = Flow::between(client, server, 1, 2);
+        let p = vec![f.s_data(b"\x00binary"), f.c_ack()];
+        let c = run_cfg(mid_cfg(), &p);
+        assert_eq!(c.facts.direction_by, DirectionEvidence::Port);
+        assert_eq!(c.facts.client, client, "{client:?} {server:?}");
+        assert_eq!(c.handler.stream(TO_C), b"\x00binary");
+    }
+}
+
+#[test]
+fn mid_stream_only_acks_decides_by_port_at_the_end() {
+    let mut f = Flow::between(ep("10.0.0.1", 40000), ep("10.0.0.2", 80), 1, 2);
+    let p = vec![f.s_ack(), f.c_ack(), f.s_ack()];
+    let c = run_cfg(mid_cfg(), &p);
+    assert_eq!(c.facts.client, f.c);
+    assert_eq!(c.facts.sides[0].packets, 1);
+    assert_eq!(c.facts.sides[1].packets, 2);
+    assert_eq!(c.facts.end, Timestamp(p[2].ts));
+}
+
+#[test]
+fn backwards_timestamps_never_go_negative() {
+    let mut f = Flow::new(1, 2);
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_data(b"ab"));
+    let mut back = f.s_data(b"cd");
+    back.ts -= 10 * MS; // before the client's data
+    p.push(back);
+    f.at(f.t + SEC);
+    p.push(f.c_data(b"ef"));
+    let mut back2 = f.c_ack();
+    back2.ts -= 500 * MS;
+    p.push(back2);
+    let t = Sim::run_one(&p).facts;
+    assert!(t.end >= t.start);
+    assert_eq!(t.end, Timestamp(p[5].ts));
+    let d1 = t.sides[1].first_data.unwrap();
+    assert!(d1 >= t.sides[0].first_data.unwrap());
+    // Longest silence: the 1 s step, not more, not negative.
+    assert_eq!(t.idle_max_ns as i64, p[5].ts - p[3].ts);
+    assert!(t.idle_max_ns < 2 * SEC as u64);
+}
+
+#[test]
+fn idle_max_is_the_longest_silence() {
+    let mut f = Flow::new(1, 2);
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_data(b"a"));
+    f.at(f.t + 30 * SEC);
+    p.push(f.s_data(b"b"));
+    f.at(f.t + 5 * SEC);
+    p.push(f.c_data(b"c"));
+    let t = Sim::run_one(&p).facts;
+    assert_eq!(t.idle_max_ns, 30 * SEC as u64 + MS as u64);
+}
+
+#[test]
+fn mid_stream_stream_starts_at_the_peers_ack() {
+    // The server's ACK shows where the client's stream stands; the
+    // client's first segments arrive reordered: nothing is lost.
+    let mut f = Flow::between(ep("10.0.0.1", 40000), ep("10.0.0.2", 80), 1000, 5000);
+    let ack = f.s_ack();
+    let a = f.c_data(b"GET /a");
+    let b = f.c_data(b" HTTP/1.1\r\n");
+    let c = run_cfg(mid_cfg(), &[ack.clone(), b.clone(), a.clone()]);
+    assert_eq!(c.handler.text(TO_S), "GET /a HTTP/1.1\r\n");
+    assert_eq!(c.facts.anomalies.retransmissions, 0);
+
+    // If the first part never shows up it is a gap, not silence.
+    let c = run_cfg(mid_cfg(), &[ack.clone(), b.clone()]);
+    assert_eq!(c.handler.text(TO_S), "<gap 6> HTTP/1.1\r\n");
+
+    // Bytes the receiver already acknowledged are old: a Windows
+    // keepalive's garbage byte at ack - 1 never reaches the stream.
+    let mut probe = Pkt::new(f.c, f.s);
+    probe.seq = ack.ack.wrapping_sub(1);
+    probe.ack = ack.seq;
+    probe.payload = vec![0];
+    probe.ts = ack.ts + MS;
+    let mut later = a.clone();
+    later.ts = ack.ts + 2 * MS;
+    let c = run_cfg(mid_cfg(), &[ack, probe, later]);
+    assert_eq!(c.handler.text(TO_S), "GET /a");
+}
+
+#[test]
+fn ipv6_connection() {
+    let mut f = Flow::between(ep("2001:db8::1", 51000), ep("2001:db8::2", 443), 9, 99);
+    let mut p = f.handshake().to_vec();
+    p.push(f.c_data(b"hello"));
+    p.push(f.s_fin());
+    p.push(f.c_fin());
+    p.push(f.s_ack());
+    let c = Sim::run_one(&p);
+    assert_eq!(c.facts.client, f.c);
+    assert_eq!(c.facts.time_wait, Sides::Server);
+    assert_eq!(c.handler.text(TO_S), "hello<fin>");
+}
