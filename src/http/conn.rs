@@ -328,6 +328,22 @@ impl HttpConn {
             let left = usize::try_from(limit - abs).unwrap_or(usize::MAX);
             rest = rest.get(..rest.len().min(left)).unwrap_or_default();
         }
+        if d == TO_CLIENT && !self.dirs[d].buf.is_empty() {
+            // `buf` holds the start of `HTTP/1.`, kept from the end of the
+            // previous data. If `rest` does not go on with it, drop it and
+            // search `rest` as one piece would have been searched ('H'
+            // occurs only first in the prefix, so no match starts inside
+            // `buf`).
+            let have = self.dirs[d].buf.len();
+            if let Some(want) = HTTP1_PREFIX.get(have..) {
+                let k = want.len().min(rest.len());
+                if rest.get(..k) != want.get(..k) {
+                    self.dirs[d].buf.clear();
+                    self.skipped(have, pickup);
+                    return 0;
+                }
+            }
+        }
         if !self.dirs[d].buf.is_empty() {
             // A candidate line is pending in `buf`: extend it.
             let room = max.saturating_sub(self.dirs[d].buf.len());
