@@ -35,3 +35,21 @@ fn a_status_line_after_a_partial_http_prefix_is_found_at_any_cut() {
         assert_eq!(facts_with_server_cut(req, resp, cut), whole, "cut at {cut}");
     }
 }
+
+#[test]
+fn a_status_line_right_behind_a_broken_one_is_found_at_any_cut() {
+    // Found by fuzzing: a line starting `HTTP/1.` but broken was dropped
+    // whole when it arrived in one piece, and only up to the broken byte
+    // when it arrived byte by byte, so the status line behind it was found
+    // or lost depending on the cut.
+    let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let resp = b"HTTP/1..HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let whole = facts_with_server_cut(req, resp, resp.len());
+    assert_eq!(whole.exchanges.len(), 1);
+    assert_eq!(whole.exchanges[0].status, Some(200));
+    assert_eq!(whole.errors.resync_skipped_bytes, 0);
+    assert_eq!(whole.pickup_skipped_bytes, 8);
+    for cut in 0..=resp.len() {
+        assert_eq!(facts_with_server_cut(req, resp, cut), whole, "cut at {cut}");
+    }
+}

@@ -158,6 +158,29 @@ impl LineCheck {
     }
 }
 
+/// Where `line` (without its `\n`) stops being a possible status line:
+/// the index of the byte that rules it out, if one does. A response
+/// direction resumes its search for `HTTP/1.` at that byte, so a status
+/// line right behind a broken one is found however the stream was cut.
+pub(crate) fn status_line_dies_at(line: &[u8]) -> Option<usize> {
+    let mut s = Resp::Prefix(0);
+    let mut cr = false;
+    for (i, &b) in line.iter().enumerate() {
+        if cr {
+            return Some(i);
+        }
+        if b == b'\r' {
+            cr = true;
+            continue;
+        }
+        s = step_resp(s, b);
+        if s == Resp::Dead {
+            return Some(i);
+        }
+    }
+    None
+}
+
 fn step_req(s: Req, b: u8) -> Req {
     let version = b"HTTP/1.";
     match s {

@@ -10,7 +10,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::chunked::Chunked;
-use super::classify::{check_line, tls_verdict, LineCheck, LineVerdict, HTTP1_PREFIX};
+use super::classify::{
+    check_line, status_line_dies_at, tls_verdict, LineCheck, LineVerdict, HTTP1_PREFIX,
+};
 use super::facts::*;
 use super::framing::{plan_body, BodyPlan, FramingError, MethodKind, Role};
 use super::head::{
@@ -328,22 +330,6 @@ impl HttpConn {
             let left = usize::try_from(limit - abs).unwrap_or(usize::MAX);
             rest = rest.get(..rest.len().min(left)).unwrap_or_default();
         }
-        if d == TO_CLIENT && !self.dirs[d].buf.is_empty() {
-            // `buf` holds the start of `HTTP/1.`, kept from the end of the
-            // previous data. If `rest` does not go on with it, drop it and
-            // search `rest` as one piece would have been searched ('H'
-            // occurs only first in the prefix, so no match starts inside
-            // `buf`).
-            let have = self.dirs[d].buf.len();
-            if let Some(want) = HTTP1_PREFIX.get(have..) {
-                let k = want.len().min(rest.len());
-                if rest.get(..k) != want.get(..k) {
-                    self.dirs[d].buf.clear();
-                    self.skipped(have, pickup);
-                    return 0;
-                }
-            }
-        }
         if !self.dirs[d].buf.is_empty() {
             // A candidate line is pending in `buf`: extend it.
             let room = max.saturating_sub(self.dirs[d].buf.len());
@@ -353,6 +339,19 @@ impl HttpConn {
             };
             let added = rest.get(..take).unwrap_or_default();
             self.dirs[d].push_buf(added, max);
+            if d == TO_CLIENT {
+                // Drop the candidate at the byte that rules it out and
+                // search on from that byte, as the in-place check below
+                // does (the byte is in `added`: the candidate was alive).
+                let buf = &self.dirs[d].buf;
+                let line = buf.strip_suffix(b"\n").unwrap_or(buf);
+                if let Some(k) = status_line_dies_at(line) {
+                    let give_back = buf.len().saturating_sub(k);
+                    self.dirs[d].buf.clear();
+                    self.skipped(k, pickup);
+                    return take.saturating_sub(give_back);
+                }
+            }
             let line_part = added.strip_suffix(b"\n").unwrap_or(added);
             self.dirs[d].line_chk.feed(line_part);
             let buf = &self.dirs[d].buf;
@@ -415,6 +414,14 @@ impl HttpConn {
             None => rest.get(..rest.len().min(max)),
         }
         .unwrap_or_default();
+        if d == TO_CLIENT {
+            // `rest` starts with `HTTP/1.`: skip to the byte that rules the
+            // line out, if one does.
+            if let Some(k) = status_line_dies_at(line).filter(|&k| k > 0) {
+                self.skipped(k, pickup);
+                return k;
+            }
+        }
         let verdict = check_line(line, nl.is_some());
         if verdict == Self::wanted(d) {
             // A start line longer than a head may be is accepted too: the
