@@ -385,6 +385,10 @@ pub fn tcp_reassembly(data: &[u8]) {
         };
         table.handle(&seg);
         assert!(table.len() <= max_connections, "connection cap holds");
+        assert!(
+            table.buffered_bytes() <= table.config().max_buffer_total,
+            "total buffer cap holds"
+        );
         pop_all(&mut table, &mut limits);
     }
     table.finish_all(Timestamp::from_nanos(now));
@@ -394,8 +398,6 @@ pub fn tcp_reassembly(data: &[u8]) {
 
 // ------------------------------------------------------------------- http
 
-// Fields may be added to HttpConfig; new ones keep their defaults.
-#[allow(clippy::needless_update)]
 fn http_config(b: &mut Bytes<'_>) -> HttpConfig {
     HttpConfig {
         max_head_bytes: 16 + b.u8() as usize * 4,
@@ -403,6 +405,10 @@ fn http_config(b: &mut Bytes<'_>) -> HttpConfig {
         max_uri_len: (b.u8() % 64) as usize,
         max_exchanges_kept: (b.u8() % 8) as usize,
         max_pending_requests: 1 + (b.u8() % 8) as usize,
+        max_connection_tokens: 4,
+        max_token_len: 16,
+        max_chunk_line_bytes: 64,
+        max_pickup_scan_bytes: 512,
         ..HttpConfig::default()
     }
 }
@@ -447,7 +453,8 @@ fn check_http_facts(f: &HttpFacts, cfg: &HttpConfig) {
 /// split into single bytes. The facts must be the same.
 ///
 /// Configuration bytes: head cap (16 + 4n), header cap (1..=16), URI cap
-/// (0..=63), exchanges kept (0..=7), pending requests (1..=8).
+/// (0..=63), exchanges kept (0..=7), pending requests (1..=8); the other
+/// limits are small constants.
 ///
 /// Operations: one byte (bit 0: sent by the server; bits 1-2: 0 or 1 data,
 /// 2 gap, 3 FIN or, with bit 3, RST; bits 4-7: time step, 0..=15 ms minus
