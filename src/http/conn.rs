@@ -724,6 +724,9 @@ impl HttpConn {
             StartLine::Request { method, uri } => (method.clone(), uri.clone()),
             StartLine::Response { .. } => (String::new(), String::new()),
         };
+        if info.uri_cut {
+            self.facts.uris_cut = self.facts.uris_cut.saturating_add(1);
+        }
         let kind = MethodKind::of(&method);
         let plan = plan_body(Role::Request, &info);
         let ex = Exchange {
