@@ -152,7 +152,8 @@ impl Conn {
         }
     }
 
-    fn send(&mut self, cap: &mut Capture, from_client: bool, f: Flags, payload: &[u8]) {
+    /// One segment, acknowledging everything the peer sent.
+    pub fn send(&mut self, cap: &mut Capture, from_client: bool, f: Flags, payload: &[u8]) {
         let (src, dst, seq, ack) = if from_client {
             (self.client, self.server, self.cseq, self.sseq)
         } else {
@@ -195,6 +196,13 @@ impl Conn {
         self.send(cap, true, FIN_ACK, b"");
         self.send(cap, false, FIN_ACK, b"");
         self.send(cap, true, ACK, b"");
+    }
+
+    /// The server closes, the client answers, the server acknowledges.
+    pub fn server_close(&mut self, cap: &mut Capture) {
+        self.send(cap, false, FIN_ACK, b"");
+        self.send(cap, true, FIN_ACK, b"");
+        self.send(cap, false, ACK, b"");
     }
 }
 
