@@ -13,7 +13,11 @@ use keepwatch::Config;
 /// The records of a little-endian microsecond pcap: (offset of the record
 /// header, captured length).
 fn records(pcap: &[u8]) -> Vec<(usize, usize)> {
-    assert_eq!(pcap[..4], 0xa1b2_c3d4u32.to_le_bytes(), "a little-endian pcap");
+    assert_eq!(
+        pcap[..4],
+        0xa1b2_c3d4u32.to_le_bytes(),
+        "a little-endian pcap"
+    );
     let mut out = Vec::new();
     let mut at = 24;
     while at + 16 <= pcap.len() {
@@ -37,7 +41,11 @@ fn secs(pcap: &[u8], rec: usize) -> u32 {
 fn assert_sane(r: &Report, what: &str) {
     for c in &r.connections {
         assert!(c.duration_ms >= 0.0, "{what}: duration {}", c.duration_ms);
-        assert!(c.tcp_idle_max_ms >= 0.0, "{what}: tcp idle {}", c.tcp_idle_max_ms);
+        assert!(
+            c.tcp_idle_max_ms >= 0.0,
+            "{what}: tcp idle {}",
+            c.tcp_idle_max_ms
+        );
         assert!(c.end >= c.start, "{what}: end before start");
         for g in &c.idle_gaps_ms {
             assert!(g.is_finite() && *g >= 0.0, "{what}: idle gap {g}");
@@ -77,7 +85,11 @@ fn timestamps_going_backwards_in_a_real_capture() {
         set_secs(&mut jump, *at, secs(&original, *at) - 86_400);
     }
 
-    for (what, bytes) in [("one back", one_back), ("reversed", reversed), ("jump", jump)] {
+    for (what, bytes) in [
+        ("one back", one_back),
+        ("reversed", reversed),
+        ("jump", jump),
+    ] {
         let (r, problem) = analyze(bytes, Config::default());
         assert!(problem.is_none(), "{what}: {problem:?}");
         assert_sane(&r, what);

@@ -8,8 +8,11 @@ mod tcp_common;
 use proptest::prelude::*;
 use tcp_common::*;
 
-/// A stream of `len` bytes and segments over it: `(start, end, kept)`.
-fn segments() -> impl Strategy<Value = (Vec<u8>, Vec<(usize, usize, bool)>, Vec<usize>)> {
+/// A segment over the stream: `(start, end, kept when lossy)`.
+type Seg = (usize, usize, bool);
+
+/// A stream, segments over it, and the order they are sent in.
+fn segments() -> impl Strategy<Value = (Vec<u8>, Vec<Seg>, Vec<usize>)> {
     (1usize..3000).prop_flat_map(|len| {
         let data = proptest::collection::vec(any::<u8>(), len);
         // Cut points covering the stream, then extra overlapping ranges.
@@ -22,7 +25,7 @@ fn segments() -> impl Strategy<Value = (Vec<u8>, Vec<(usize, usize, bool)>, Vec<
                 cuts.push(len);
                 cuts.sort_unstable();
                 cuts.dedup();
-                let mut segs: Vec<(usize, usize, bool)> = cuts
+                let mut segs: Vec<Seg> = cuts
                     .windows(2)
                     .enumerate()
                     .map(|(i, w)| (w[0], w[1], !drops[i % drops.len()] || drops.len() < 2))
@@ -50,7 +53,7 @@ fn segments() -> impl Strategy<Value = (Vec<u8>, Vec<(usize, usize, bool)>, Vec<
     })
 }
 
-fn run(data: &[u8], segs: &[(usize, usize, bool)], order: &[usize], lossy: bool) {
+fn run(data: &[u8], segs: &[Seg], order: &[usize], lossy: bool) {
     let mut f = Flow::new(0xFFFF_F000, 77); // wraps inside the stream
     let mut pkts: Vec<Pkt> = f.handshake().to_vec();
     let mut sent_end = 0;
