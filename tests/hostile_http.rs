@@ -236,3 +236,24 @@ fn pipelined_requests_beyond_the_queue_are_counted() {
         BTreeMap::from([("max_pending_requests", 6)])
     );
 }
+
+#[test]
+fn bytes_that_rule_out_a_start_line_are_skipped_alike_at_any_cut() {
+    // Found by fuzzing: a CR inside a partial `HTTP/1.` kept the candidate
+    // alive when it came alone, and a malformed line after a message was
+    // skipped to its end when whole but only to its first bad byte when
+    // cut, so skip counts (and what was kept for the next search) depended
+    // on the cut.
+    let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    for resp in [
+        &b"xH\rHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..],
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello HT",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx bad line\r\nHTTP/1.1 204 No\r\n\r\n",
+    ] {
+        let whole = facts_with_server_cut(req, resp, resp.len());
+        assert_eq!(whole.exchanges[0].status, Some(200));
+        for cut in 0..=resp.len() {
+            assert_eq!(facts_with_server_cut(req, resp, cut), whole, "cut at {cut}");
+        }
+    }
+}

@@ -60,6 +60,16 @@ pub(crate) fn check_line(line: &[u8], complete: bool) -> LineVerdict {
     c.verdict(complete)
 }
 
+/// The index of the byte at which `line` (without its `\n`) can no longer
+/// be any start line, if it comes before the end.
+pub(crate) fn start_line_dies_at(line: &[u8]) -> Option<usize> {
+    let mut c = LineCheck::new();
+    line.iter().position(|&b| {
+        c.feed(&[b]);
+        c.verdict(false) == LineVerdict::No
+    })
+}
+
 /// The start-line check as an automaton fed a byte at a time, so a line
 /// that arrives in many pieces is checked in linear time. Three machines
 /// run side by side: request line, status line, HTTP/2 preface line. A
@@ -170,6 +180,10 @@ pub(crate) fn status_line_dies_at(line: &[u8]) -> Option<usize> {
             return Some(i);
         }
         if b == b'\r' {
+            // Only the end of a status line may come next.
+            if !matches!(s, Resp::Status(3) | Resp::Reason) {
+                return Some(i);
+            }
             cr = true;
             continue;
         }

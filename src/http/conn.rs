@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use super::chunked::Chunked;
 use super::classify::{
-    check_line, status_line_dies_at, tls_verdict, LineCheck, LineVerdict, HTTP1_PREFIX,
+    check_line, start_line_dies_at, status_line_dies_at, tls_verdict, LineCheck, LineVerdict,
+    HTTP1_PREFIX,
 };
 use super::facts::*;
 use super::framing::{plan_body, BodyPlan, FramingError, MethodKind, Role};
@@ -541,9 +542,14 @@ impl HttpConn {
                 }
                 _ => {
                     // Not a start line where a message must start: fail
-                    // fast instead of buffering up to the limit.
-                    let used = nl.map_or(window.len(), |i| i + 1);
-                    self.head_failed(d, ts, HeadFailure::Malformed, used, nl.is_some());
+                    // fast instead of buffering up to the limit, at the
+                    // byte that rules it out (as when the bytes come one
+                    // at a time), or at the end of the line.
+                    let (used, line_start) = match start_line_dies_at(first) {
+                        Some(i) => (i + 1, false),
+                        None => (nl.map_or(window.len(), |i| i + 1), nl.is_some()),
+                    };
+                    self.head_failed(d, ts, HeadFailure::Malformed, used, line_start);
                     return k + used;
                 }
             }
