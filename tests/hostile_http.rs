@@ -249,6 +249,7 @@ fn bytes_that_rule_out_a_start_line_are_skipped_alike_at_any_cut() {
         &b"xH\rHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..],
         b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello HT",
         b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx bad line\r\nHTTP/1.1 204 No\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n7yyyy\xffyy HTTP/1.0 204 \x01yy HTTP/1.1 204 N\r\n\r\n",
     ] {
         let whole = facts_with_server_cut(req, resp, resp.len());
         assert_eq!(whole.exchanges[0].status, Some(200));

@@ -142,6 +142,12 @@ impl LineCheck {
         }
     }
 
+    /// The bytes fed can no longer be the start of a status line (the
+    /// rule of [`status_line_dies_at`], kept incrementally).
+    pub fn status_line_dead(&self) -> bool {
+        self.resp == Resp::Dead || (self.cr && !matches!(self.resp, Resp::Status(3) | Resp::Reason))
+    }
+
     pub fn verdict(&self, complete: bool) -> LineVerdict {
         let resp_ok = matches!(self.resp, Resp::Status(3) | Resp::Reason);
         let h2_ok = self.h2 == Some(H2_PREFACE_LINE.len() as u8);

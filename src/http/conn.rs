@@ -340,7 +340,9 @@ impl HttpConn {
             };
             let added = rest.get(..take).unwrap_or_default();
             self.dirs[d].push_buf(added, max);
-            if d == TO_CLIENT {
+            let line_part = added.strip_suffix(b"\n").unwrap_or(added);
+            self.dirs[d].line_chk.feed(line_part);
+            if d == TO_CLIENT && self.dirs[d].line_chk.status_line_dead() {
                 // Drop the candidate at the byte that rules it out and
                 // search on from that byte, as the in-place check below
                 // does (the byte is in `added`: the candidate was alive).
@@ -353,8 +355,6 @@ impl HttpConn {
                     return take.saturating_sub(give_back);
                 }
             }
-            let line_part = added.strip_suffix(b"\n").unwrap_or(added);
-            self.dirs[d].line_chk.feed(line_part);
             let buf = &self.dirs[d].buf;
             let cand = Candidate {
                 verdict: self.dirs[d].line_chk.verdict(complete),
@@ -600,7 +600,21 @@ impl HttpConn {
                         self.head_failed(d, ts, HeadFailure::TooLarge, len, false);
                     }
                 }
-                _ => self.head_failed(d, ts, HeadFailure::Malformed, len, nl.is_some()),
+                _ => match {
+                    let b = &self.dirs[d].buf;
+                    start_line_dies_at(b.strip_suffix(b"\n").unwrap_or(b))
+                } {
+                    // Fail at the byte that rules the line out, as the
+                    // in-place check does, and hand the rest back (it is
+                    // in `added`: the line was alive before it).
+                    Some(i) => {
+                        let rest = len.saturating_sub(i + 1);
+                        self.dirs[d].buf.clear();
+                        self.head_failed(d, ts, HeadFailure::Malformed, i + 1, false);
+                        return take.saturating_sub(rest);
+                    }
+                    None => self.head_failed(d, ts, HeadFailure::Malformed, len, nl.is_some()),
+                },
             }
             return take;
         }
