@@ -490,9 +490,21 @@ pub fn http_streams(data: &[u8]) {
     let cfg = Arc::new(cfg);
     let mut whole = HttpConn::new(Arc::clone(&cfg));
     let mut split = HttpConn::new(Arc::clone(&cfg));
+    // Keep to what the TCP layer promises: nothing after an RST, nothing in
+    // a direction after its FIN.
+    let mut fin = [false; 2];
     for op in &ops {
+        match *op {
+            Op::Data(d, ..) | Op::Gap(d, ..) if fin[d.index()] => continue,
+            Op::Fin(d, _) if fin[d.index()] => continue,
+            Op::Fin(d, _) => fin[d.index()] = true,
+            _ => {}
+        }
         apply(&mut whole, op, false);
         apply(&mut split, op, true);
+        if matches!(op, Op::Rst(..)) {
+            break;
+        }
     }
     whole.on_end(Timestamp::from_nanos(now));
     split.on_end(Timestamp::from_nanos(now));
