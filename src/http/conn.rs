@@ -600,10 +600,12 @@ impl HttpConn {
                         self.head_failed(d, ts, HeadFailure::TooLarge, len, false);
                     }
                 }
-                _ => match {
-                    let b = &self.dirs[d].buf;
-                    start_line_dies_at(b.strip_suffix(b"\n").unwrap_or(b))
-                } {
+                _ => match start_line_dies_at(
+                    self.dirs[d]
+                        .buf
+                        .strip_suffix(b"\n")
+                        .unwrap_or(&self.dirs[d].buf),
+                ) {
                     // Fail at the byte that rules the line out, as the
                     // in-place check does, and hand the rest back (it is
                     // in `added`: the line was alive before it).
