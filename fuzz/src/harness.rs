@@ -512,8 +512,7 @@ pub fn http_streams(data: &[u8]) {
     // Known: a head that reaches `max_head_bytes` exactly where the input
     // ends, or an over-long line that might be a start line, is judged
     // differently depending on the cut (too large or incomplete, a request
-    // or noise). Compare only runs that did not reach the head limit.
-    // Also known: where a direction resumes after a malformed chunk-size
+    // or noise). Also known: where a direction resumes after a malformed chunk-size
     // line can depend on the cut (the chunked decoder fails at a different
     // byte), and so can what it finds after. Compare only runs without
     // either.
