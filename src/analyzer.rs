@@ -7,6 +7,7 @@ use crate::report::{self, Aggregator, CaptureInfo, ConnectionRecord, ServerRecor
 use crate::tcp::{FlowTable, StreamHandler, TcpConfig};
 use crate::time::Timestamp;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Everything the engine can be told. Built by the CLI from its options, or
 /// by library users directly.
@@ -90,6 +91,16 @@ impl Analyzer {
         }
     }
 
+    /// What was read so far.
+    pub fn capture(&self) -> &CaptureInfo {
+        &self.capture
+    }
+
+    /// Connections tracked now (open, or closed and lingering).
+    pub fn open_connections(&self) -> usize {
+        self.table.len()
+    }
+
     /// What was read so far (files are recorded by the caller).
     pub fn capture_mut(&mut self) -> &mut CaptureInfo {
         &mut self.capture
@@ -139,6 +150,29 @@ impl Analyzer {
         }
     }
 
+    /// Interim records (`final: false`) of the connections still open that
+    /// have had no segment either way for longer than `idle`, as of the
+    /// latest packet's capture time (never the wall clock), each once per
+    /// idle period: see [`FlowTable::idle_since`]. The connections are not
+    /// ended or split, and the records are not folded into the per-server
+    /// records or the summary, which count each connection once, from its
+    /// final record. Records the report filter drops are not returned.
+    pub fn interim_records(&mut self, idle: Duration) -> Vec<ConnectionRecord> {
+        let ns = i64::try_from(idle.as_nanos()).unwrap_or(i64::MAX);
+        let cutoff = Timestamp(self.last_ts.0.saturating_sub(ns));
+        let aggregator = &self.aggregator;
+        let mut out = Vec::new();
+        self.table.idle_since(cutoff, |tcp, http| {
+            let mut rec = report::build_connection(tcp, http.facts());
+            rec.final_ = false;
+            aggregator.refine(&mut rec);
+            if aggregator.keeps(&rec) {
+                out.push(rec);
+            }
+        });
+        out
+    }
+
     /// End of input: finish every open connection. Drain them with
     /// [`Analyzer::next_record`] before calling [`Analyzer::finish`].
     pub fn end_of_capture(&mut self) {
@@ -185,6 +219,82 @@ pub struct RunOutcome {
     /// Read problems, in the order met: warnings (truncated files) and
     /// errors (not a capture, corrupt). Results before each are kept.
     pub problems: Vec<crate::capture::CaptureError>,
+    /// Why the frame filter stopped the run (it cannot apply to a link type
+    /// met in the input), if it did. Results before it are kept.
+    pub filter_error: Option<String>,
+}
+
+/// One run of the engine, writing connection records as they end: the part
+/// file and live modes share. The caller only feeds frames (in any order of
+/// sources) and ends it; the report it writes depends on nothing but the
+/// frames.
+pub struct Session<W: std::io::Write> {
+    analyzer: Analyzer,
+    writer: report::ReportWriter<W>,
+}
+
+impl<W: std::io::Write> Session<W> {
+    pub fn new(cfg: Config, writer: report::ReportWriter<W>) -> Self {
+        Session {
+            analyzer: Analyzer::new(cfg),
+            writer,
+        }
+    }
+
+    /// Feed one frame and write the records of the connections it ended.
+    /// Returns how many were written.
+    pub fn process(&mut self, frame: &Frame<'_>) -> std::io::Result<usize> {
+        self.analyzer.process(frame);
+        self.drain()
+    }
+
+    fn drain(&mut self) -> std::io::Result<usize> {
+        let mut n = 0;
+        while let Some(rec) = self.analyzer.next_record() {
+            self.writer.connection(rec)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Write the interim records of connections idle for longer than
+    /// `idle` ([`Analyzer::interim_records`]; NDJSON only, see
+    /// [`report::ReportWriter::connection`]). Returns how many were written.
+    pub fn interim(&mut self, idle: std::time::Duration) -> std::io::Result<usize> {
+        if self.writer.format() != report::Format::Ndjson {
+            return Ok(0);
+        }
+        let recs = self.analyzer.interim_records(idle);
+        let n = recs.len();
+        for rec in recs {
+            self.writer.connection(rec)?;
+        }
+        Ok(n)
+    }
+
+    /// The report writer, to add lines of other types
+    /// ([`report::ReportWriter::typed_line`]) in order with the records.
+    pub fn writer_mut(&mut self) -> &mut report::ReportWriter<W> {
+        &mut self.writer
+    }
+
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    /// What was read so far, to record files or capture counters in.
+    pub fn capture_mut(&mut self) -> &mut CaptureInfo {
+        self.analyzer.capture_mut()
+    }
+
+    /// End of input: every open connection is finished and written, then
+    /// the per-server records, capture description and summary.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.analyzer.end_of_capture();
+        self.drain()?;
+        let (capture, servers, summary) = self.analyzer.finish();
+        self.writer.finish(capture, servers, summary)
+    }
 }
 
 /// Read capture files in order as one capture and write the report.
@@ -193,12 +303,28 @@ pub struct RunOutcome {
 pub fn analyze_files<W: std::io::Write>(
     paths: &[String],
     cfg: Config,
-    mut writer: report::ReportWriter<W>,
+    writer: report::ReportWriter<W>,
+) -> std::io::Result<RunOutcome> {
+    analyze_files_filtered(paths, cfg, writer, &mut |_| Ok(true))
+}
+
+/// [`analyze_files`] seeing only the frames `filter` accepts (a BPF
+/// expression in the CLI): the others are not counted anywhere, as if a
+/// kernel filter had dropped them. A filter error (`Err(reason)`) ends the
+/// run; the report of what was read is still written.
+pub fn analyze_files_filtered<W: std::io::Write>(
+    paths: &[String],
+    cfg: Config,
+    writer: report::ReportWriter<W>,
+    filter: &mut dyn FnMut(&Frame<'_>) -> Result<bool, String>,
 ) -> std::io::Result<RunOutcome> {
     use crate::capture::FrameSource;
-    let mut analyzer = Analyzer::new(cfg);
+    let mut session = Session::new(cfg, writer);
     let mut outcome = RunOutcome::default();
     for path in paths {
+        if outcome.filter_error.is_some() {
+            break;
+        }
         let mut info = report::FileInfo {
             path: path.clone(),
             ..Default::default()
@@ -213,13 +339,18 @@ pub fn analyze_files<W: std::io::Write>(
                 info.gzip = reader.is_gzip();
                 loop {
                     match reader.next_frame() {
-                        Ok(Some(frame)) => {
-                            info.packets += 1;
-                            analyzer.process(&frame);
-                            while let Some(rec) = analyzer.next_record() {
-                                writer.connection(rec)?;
+                        Ok(Some(frame)) => match filter(&frame) {
+                            Ok(true) => {
+                                info.packets += 1;
+                                session.process(&frame)?;
                             }
-                        }
+                            Ok(false) => {}
+                            Err(reason) => {
+                                info.error = Some(reason.clone());
+                                outcome.filter_error = Some(reason);
+                                break;
+                            }
+                        },
                         Ok(None) => break,
                         Err(e) => {
                             info.error = Some(e.to_string());
@@ -230,13 +361,8 @@ pub fn analyze_files<W: std::io::Write>(
                 }
             }
         }
-        analyzer.capture_mut().files.push(info);
+        session.capture_mut().files.push(info);
     }
-    analyzer.end_of_capture();
-    while let Some(rec) = analyzer.next_record() {
-        writer.connection(rec)?;
-    }
-    let (capture, servers, summary) = analyzer.finish();
-    writer.finish(capture, servers, summary)?;
+    session.finish()?;
     Ok(outcome)
 }

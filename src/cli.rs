@@ -28,9 +28,10 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Output format.
-    #[arg(short = 'F', long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    /// Output format [default: text; ndjson for live capture when the
+    /// output is not a terminal].
+    #[arg(short = 'F', long, value_enum)]
+    pub format: Option<FormatArg>,
 
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
@@ -44,11 +45,16 @@ pub struct Args {
     #[arg(short, long)]
     pub verbose: bool,
 
-    /// Capture live from an interface (needs the `live` feature).
+    /// Capture live from an interface (`any` for all), until SIGINT or
+    /// SIGTERM (needs the `live` feature).
+    // Not `conflicts_with = "files"`: clap drops the `requires` of the live
+    // options when a conflicting argument is present; the live command
+    // rejects files itself.
     #[arg(short = 'i', long, value_name = "IFACE")]
     pub interface: Option<String>,
 
-    /// BPF filter expression (needs the `live` feature).
+    /// BPF filter expression, as tcpdump takes it; applies to files too
+    /// (needs the `live` feature).
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,
 
@@ -96,6 +102,67 @@ pub struct Args {
     /// mid-stream (repeatable).
     #[arg(long = "server-port", value_name = "PORT")]
     pub server_ports: Vec<u16>,
+
+    // Last: the group's help heading would otherwise carry over to the
+    // options after it.
+    #[command(flatten)]
+    pub live: LiveArgs,
+}
+
+/// Live capture options (`-i`); they need the `live` feature.
+#[derive(clap::Args, Debug)]
+#[command(next_help_heading = "Live capture")]
+pub struct LiveArgs {
+    /// List the interfaces live capture can use, as `tcpdump -D` does.
+    #[arg(short = 'D', long)]
+    pub list_interfaces: bool,
+
+    /// Bytes captured per packet.
+    #[arg(
+        short = 's',
+        long,
+        value_name = "BYTES",
+        default_value_t = 262_144,
+        requires = "interface"
+    )]
+    pub snaplen: u32,
+
+    /// Do not put the interface into promiscuous mode.
+    #[arg(long, requires = "interface")]
+    pub no_promisc: bool,
+
+    /// Kernel capture buffer size (libpcap's own default, 2 MiB, holds
+    /// only ~30 packets on loopback).
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, requires = "interface")]
+    pub buffer_size: u32,
+
+    /// Stop after SECONDS of capture.
+    #[arg(long, value_name = "SECONDS", requires = "interface")]
+    pub duration: Option<f64>,
+
+    /// Stop after PACKETS packets (that passed the filter).
+    #[arg(short = 'c', long, value_name = "PACKETS", requires = "interface")]
+    pub count: Option<u64>,
+
+    /// Also save the captured packets to FILE (pcap).
+    #[arg(short = 'w', long, value_name = "FILE", requires = "interface")]
+    pub write: Option<PathBuf>,
+
+    /// An interim record ("final": false, ndjson only) for each open
+    /// connection silent for longer than SECONDS of capture time, once per
+    /// idle period.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 3600.0,
+        requires = "interface"
+    )]
+    pub idle_report: f64,
+
+    /// Write a `{"type":"stats"}` line every SECONDS (to standard error
+    /// for the text and json formats).
+    #[arg(long, value_name = "SECONDS", requires = "interface")]
+    pub stats_interval: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -116,6 +183,16 @@ impl From<FormatArg> for Format {
 }
 
 impl Args {
+    /// The output format: `-F`, else NDJSON for a live capture whose output
+    /// is not a terminal (a pipeline), else text.
+    pub fn output_format(&self, output_is_terminal: bool) -> Format {
+        match self.format {
+            Some(f) => f.into(),
+            None if self.interface.is_some() && !output_is_terminal => Format::Ndjson,
+            None => Format::Text,
+        }
+    }
+
     pub fn config(&self) -> keepwatch::Config {
         let mut cfg = keepwatch::Config::default();
         cfg.tcp.max_connections = self.max_connections.max(1);

@@ -32,4 +32,4 @@ pub mod report;
 pub mod tcp;
 pub mod time;
 
-pub use analyzer::{analyze_files, Analyzer, Config, RunOutcome};
+pub use analyzer::{analyze_files, analyze_files_filtered, Analyzer, Config, RunOutcome, Session};

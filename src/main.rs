@@ -2,6 +2,7 @@
 //! to an exit code (0 success, 1 input errors, 2 usage errors).
 
 mod cli;
+mod live_cmd;
 
 use clap::Parser;
 use keepwatch::capture::Severity;
@@ -18,12 +19,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    if args.interface.is_some() || args.filter.is_some() {
-        eprintln!(
-            "keepwatch: live capture (-i) and BPF filters (-f) need the `live` feature: \
-             install libpcap-dev, then `cargo install --path . --features live`"
-        );
-        return ExitCode::from(2);
+    if args.live.list_interfaces {
+        return live_cmd::list_interfaces();
+    }
+    if args.interface.is_some() {
+        return live_cmd::run(&args);
     }
     if args.files.is_empty() {
         eprintln!("keepwatch: no capture file given (use `-` for standard input); see --help");
@@ -39,34 +39,51 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &cli::Args) -> io::Result<ExitCode> {
-    let out: Box<dyn Write> = match &args.output {
+/// `-o FILE` or standard output, buffered.
+fn open_output(args: &cli::Args) -> io::Result<Box<dyn Write>> {
+    Ok(match &args.output {
         Some(p) => Box::new(io::BufWriter::new(
             std::fs::File::create(p)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?,
         )),
         None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    })
+}
+
+/// The writer's options, for files and live capture alike.
+fn writer_options(args: &cli::Args) -> WriterOptions {
+    WriterOptions {
+        verbose: args.verbose,
+        color: args.output.is_none()
+            && io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        exchanges: args.exchanges,
+        ..WriterOptions::default()
+    }
+}
+
+fn run(args: &cli::Args) -> io::Result<ExitCode> {
+    let mut filter = match live_cmd::file_filter(args) {
+        Ok(f) => f,
+        Err(code) => return Ok(code),
     };
-    let color = args.output.is_none()
-        && io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let writer = ReportWriter::new(
-        out,
-        args.format.into(),
-        WriterOptions {
-            verbose: args.verbose,
-            color,
-            exchanges: args.exchanges,
-            ..WriterOptions::default()
-        },
-    );
+    let out = open_output(args)?;
+    let terminal = args.output.is_none() && io::stdout().is_terminal();
+    let writer = ReportWriter::new(out, args.output_format(terminal), writer_options(args));
     let paths: Vec<String> = args
         .files
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
-    let outcome = keepwatch::analyze_files(&paths, args.config(), writer)?;
+    let outcome = match &mut filter {
+        None => keepwatch::analyze_files(&paths, args.config(), writer)?,
+        Some(f) => keepwatch::analyze_files_filtered(&paths, args.config(), writer, f)?,
+    };
     let mut failed = false;
+    if let Some(e) = &outcome.filter_error {
+        eprintln!("keepwatch: error: {e}");
+        failed = true;
+    }
     for problem in &outcome.problems {
         if problem.severity() == Severity::Error {
             failed = true;

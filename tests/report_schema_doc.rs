@@ -95,6 +95,11 @@ fn rich_report() -> String {
     let capture = CaptureInfo {
         files: vec![FileInfo::default()],
         first_ts: Some(t(0.0)),
+        pcap_stats: Some(PcapStats {
+            received: 10,
+            dropped: 1,
+            if_dropped: 2,
+        }),
         ..CaptureInfo::default()
     };
     String::from_utf8(w.finish(capture, servers, summary).unwrap()).unwrap()
@@ -124,6 +129,57 @@ fn every_field_written_is_documented() {
         "type",
     ] {
         assert!(documented(&doc, &format!("\"{word}\"")) || documented(&doc, word));
+    }
+}
+
+/// The lines only live capture writes: interim records and stats lines.
+#[test]
+fn live_ndjson_lines_are_documented() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema.md")).unwrap();
+    let mut w = ReportWriter::new(Vec::new(), Format::Ndjson, WriterOptions::default());
+    let stats = StatsLine {
+        final_: false,
+        elapsed_ms: 1000.0,
+        last_ts: Some(t(1.0)),
+        packets: 3,
+        tcp_packets: 3,
+        connections_open: 1,
+        pcap: Some(PcapStats {
+            received: 3,
+            dropped: 0,
+            if_dropped: 0,
+        }),
+        rss_bytes: Some(1 << 20),
+    };
+    w.typed_line("stats", &stats).unwrap();
+    let mut interim = conn(1, "10.0.0.1:40000", 0.0).exchange(1.0, 2.0).build();
+    interim.final_ = false;
+    w.connection(interim).unwrap();
+    let out = w
+        .finish(CaptureInfo::default(), Vec::new(), Summary::default())
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "header");
+    assert_eq!(lines[1]["type"], "stats");
+    assert_eq!(lines[2]["final"], false);
+    let mut keys = Vec::new();
+    walk(&lines[1], "stats", &mut keys);
+    walk(&lines[2], "connection", &mut keys);
+    assert!(keys.iter().any(|(k, _)| k == "rss_bytes"));
+    assert!(keys.iter().any(|(k, _)| k == "if_dropped"));
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|(k, _)| !documented(&doc, k))
+        .map(|(_, path)| path)
+        .collect();
+    assert!(missing.is_empty(), "undocumented: {missing:#?}");
+    for word in ["\"type\":\"stats\"", "\"final\":false", "pcap_stats"] {
+        assert!(doc.contains(word), "{word} not in docs/schema.md");
     }
 }
 

@@ -300,3 +300,89 @@ fn text_server_table_is_bounded_unless_verbose() {
     let long = render(true);
     assert_eq!(long.matches("  10.0.9.").count(), 5, "{long}");
 }
+
+fn stats_line(final_: bool) -> StatsLine {
+    StatsLine {
+        final_,
+        elapsed_ms: 1500.0,
+        last_ts: Some(t(1.0)),
+        packets: 7,
+        tcp_packets: 6,
+        connections_open: 2,
+        pcap: Some(PcapStats {
+            received: 7,
+            dropped: 1,
+            if_dropped: 0,
+        }),
+        rss_bytes: None,
+    }
+}
+
+/// Live capture may have a stats line due before any connection ended: the
+/// header still comes first, and the typed lines parse back.
+#[test]
+fn ndjson_typed_line_before_any_record_comes_after_the_header() {
+    let recs = records();
+    let mut w = ReportWriter::new(Vec::new(), Format::Ndjson, WriterOptions::default());
+    w.typed_line("stats", &stats_line(false)).unwrap();
+    w.connection(recs[0].clone()).unwrap();
+    let mut interim = recs[1].clone();
+    interim.final_ = false;
+    w.connection(interim.clone()).unwrap();
+    w.typed_line("stats", &stats_line(true)).unwrap();
+    let out = w
+        .finish(CaptureInfo::default(), Vec::new(), Summary::default())
+        .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<NdjsonLine> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 7, "{out}");
+    assert!(matches!(lines[0], NdjsonLine::Header(_)), "{out}");
+    assert_eq!(lines[1], NdjsonLine::Stats(stats_line(false)));
+    assert_eq!(lines[2], NdjsonLine::Connection(Box::new(recs[0].clone())));
+    assert_eq!(lines[3], NdjsonLine::Connection(Box::new(interim)));
+    assert_eq!(lines[4], NdjsonLine::Stats(stats_line(true)));
+    assert_eq!(out.matches("\"type\":\"header\"").count(), 1);
+    let third: serde_json::Value = serde_json::from_str(out.lines().nth(3).unwrap()).unwrap();
+    assert_eq!(third["final"], false);
+    let second: serde_json::Value = serde_json::from_str(out.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(second["final"], true);
+}
+
+/// Only NDJSON has lines: the other formats refuse typed lines and keep
+/// interim records out (the JSON document holds final records only).
+#[test]
+fn other_formats_take_no_typed_lines_and_no_interim_records() {
+    let recs = records();
+    for format in [Format::Json, Format::Text] {
+        let mut w = ReportWriter::new(Vec::new(), format, WriterOptions::default());
+        let err = w.typed_line("stats", &stats_line(false)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        let mut interim = recs[0].clone();
+        interim.final_ = false;
+        w.connection(interim).unwrap();
+        w.connection(recs[1].clone()).unwrap();
+        let out = w
+            .finish(CaptureInfo::default(), Vec::new(), Summary::default())
+            .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("stats"), "{out}");
+        if format == Format::Json {
+            let report: Report = serde_json::from_str(&out).unwrap();
+            assert_eq!(report.connections, vec![recs[1].clone()]);
+        }
+    }
+}
+
+/// Records written before `final` existed read back as final.
+#[test]
+fn a_record_without_final_reads_as_final() {
+    let rec = records().remove(0);
+    let mut v = serde_json::to_value(&rec).unwrap();
+    v.as_object_mut().unwrap().remove("final");
+    let back: ConnectionRecord = serde_json::from_value(v).unwrap();
+    assert!(back.final_);
+    assert_eq!(back, rec);
+}

@@ -163,6 +163,8 @@ pub trait FrameSource {
 
 mod file;
 mod input;
+#[cfg(feature = "live")]
+pub mod live;
 mod pcap;
 mod pcapng;
 

@@ -62,12 +62,12 @@ pub const MAX_PAIR_PENDING_EVENTS: usize = 65_536;
 pub const WATERMARK_SLACK_NS: i64 = 1_000_000_000;
 
 /// Findings thresholds (see `docs/schema.md`, "Findings").
-pub const MIN_IDLE_CLOSES: u64 = 3;
-pub const REQUEST_CAP_MIN_CONNECTIONS: u64 = 3;
+pub const MIN_IDLE_CLOSES: u64 = 1;
+pub const REQUEST_CAP_MIN_CONNECTIONS: u64 = 2;
 pub const REQUEST_CAP_MIN_SHARE: f64 = 0.8;
 pub const TIME_WAIT_MIN_CONNECTIONS: u64 = 10;
 pub const TIME_WAIT_MIN_SHARE: f64 = 0.5;
-pub const MISSED_REUSE_MIN_EXCESS: u64 = 3;
+pub const MISSED_REUSE_MIN_EXCESS: u64 = 2;
 /// Findings kept in the summary (the first by kind); the rest are counted
 /// in `findings_omitted`.
 pub const MAX_FINDINGS: usize = 1_000;
@@ -251,7 +251,13 @@ impl ServerAcc {
     fn add(&mut self, rec: &ConnectionRecord) {
         self.counts.add(rec);
         let ex = exchanges_of(rec);
-        if rec.close.reason == CloseReason::ServerIdleTimeout && ex > 0 {
+        // A keep-alive race that began with the server's FIN is an idle
+        // timeout too: the request only crossed it on the wire.
+        let idle_close = rec.close.reason == CloseReason::ServerIdleTimeout
+            || (rec.close.reason == CloseReason::KeepaliveRace
+                && rec.close.initiator == Sides::Server
+                && rec.close.by == CloseBy::Fin);
+        if idle_close && ex > 0 {
             if let Some(idle) = rec.close.idle_before_ms {
                 self.idle.add(idle);
             }
@@ -295,6 +301,7 @@ const IDLE_START: u8 = 4;
 struct PairAcc {
     connections: u64,
     http_connections: u64,
+    client_closed: u64,
     missed_reuse: u64,
     max_busy: u64,
     busy: u64,
@@ -323,6 +330,14 @@ impl PairAcc {
             return;
         }
         self.http_connections += 1;
+        if matches!(
+            rec.close.reason,
+            CloseReason::ClientClosedAfterResponse | CloseReason::ConnectionCloseRequested
+        ) && rec.close.initiator == Sides::Client
+            || rec.close.requested_by == Sides::Client
+        {
+            self.client_closed += 1;
+        }
         self.push(rec.start, OPEN);
         let close = rec.close.at.unwrap_or(rec.end);
         // Busy intervals, merged per connection.
@@ -532,6 +547,12 @@ impl Aggregator {
         }
     }
 
+    /// Whether the filter keeps `rec`, without folding it in (for interim
+    /// records, which the aggregator never sees).
+    pub fn keeps(&self, rec: &ConnectionRecord) -> bool {
+        self.filter.keep(rec)
+    }
+
     pub fn add(&mut self, rec: &ConnectionRecord) -> bool {
         self.watermark.see(rec.id, rec.start);
         if let Some(n) = server_close_count(rec) {
@@ -576,6 +597,7 @@ impl Aggregator {
                         client: *client,
                         connections: p.connections,
                         http_connections: p.http_connections,
+                        client_closed: p.client_closed,
                         missed_reuse: p.missed_reuse,
                         min_pool: p.max_busy,
                         approximate: p.approximate,
@@ -606,7 +628,13 @@ impl Aggregator {
                 }
                 _ => false,
             };
-            let request_cap = mode(&acc.server_closes).and_then(|(n, c)| {
+            // N = 1 is keep-alive switched off, not a request cap.
+            let capped: BTreeMap<u64, u64> = acc
+                .server_closes
+                .range(2..)
+                .map(|(&n, &c)| (n, c))
+                .collect();
+            let request_cap = mode(&capped).and_then(|(n, c)| {
                 (c >= REQUEST_CAP_MIN_CONNECTIONS
                     && c as f64 >= REQUEST_CAP_MIN_SHARE * acc.server_closes_total as f64)
                     .then_some(RequestCapRecord {
@@ -710,9 +738,10 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
         .filter(|it| it.closes >= MIN_IDLE_CLOSES)
     {
         let observed = format!(
-            "{srv} closes idle connections after {} ({} closes, {:.2} to {:.2} s)",
+            "{srv} closes idle connections after {} ({} close{}, {:.2} to {:.2} s)",
             secs(it.inferred_ms),
             it.closes,
+            if it.closes == 1 { "" } else { "s" },
             it.idle_before_ms.min / 1000.0,
             it.idle_before_ms.max / 1000.0
         );
@@ -762,9 +791,13 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
         .clients
         .iter()
         .filter(|c| {
+            // Churn the client chose: it opened connections while idle ones
+            // were there, or closed them itself. Connections the server
+            // closed had to be redialled; that is no missed reuse.
             c.min_pool > 0
                 && c.http_connections.saturating_sub(c.min_pool) >= MISSED_REUSE_MIN_EXCESS
                 && c.http_connections >= c.min_pool.saturating_mul(2)
+                && (c.missed_reuse > 0 || c.client_closed >= MISSED_REUSE_MIN_EXCESS)
         })
         .collect();
     for c in churning.iter().take(MAX_PAIR_FINDINGS) {
@@ -817,6 +850,28 @@ fn server_findings(s: &ServerRecord, out: &mut Vec<Finding>) {
             format!(
                 "server {srv} holds TIME_WAIT for {:.0}% of its connections: it closes first; a server idle timeout longer than the clients' moves TIME_WAIT to them",
                 100.0 * tw_server as f64 / s.connections as f64
+            ),
+        );
+    }
+    let tw_client = s
+        .time_wait
+        .iter()
+        .filter(|(k, _)| matches!(k, Sides::Client | Sides::Both))
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    if s.connections >= TIME_WAIT_MIN_CONNECTIONS
+        && tw_client as f64 >= TIME_WAIT_MIN_SHARE * s.connections as f64
+        && s.reuse_share < 1.0 - TIME_WAIT_MIN_SHARE
+    {
+        // Clients closing first is healthy on long-lived connections; it
+        // only matters when they churn (few exchanges per connection).
+        push(
+            FindingKind::TimeWait,
+            None,
+            format!(
+                "clients of {srv} hold TIME_WAIT for {:.0}% of their connections ({tw_client}) while reusing only {:.0}%: at high connection rates this exhausts ephemeral ports; keep connections open and reuse them",
+                100.0 * tw_client as f64 / s.connections as f64,
+                100.0 * s.reuse_share
             ),
         );
     }

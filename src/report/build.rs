@@ -496,6 +496,7 @@ pub fn build_connection(tcp: &TcpFacts, http: &HttpFacts) -> ConnectionRecord {
     let summary = exchange_summary(http, &exchanges);
 
     let mut rec = ConnectionRecord {
+        final_: true,
         id: tcp.id,
         client: endpoint(&tcp.client),
         server: endpoint(&tcp.server),

@@ -64,6 +64,43 @@ pub struct CaptureInfo {
     pub truncated_packets: u64,
     /// Named limits that were hit, with how often.
     pub limits_hit: BTreeMap<String, u64>,
+    /// Live capture only: libpcap's counters at the end (absent for files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcap_stats: Option<PcapStats>,
+}
+
+/// libpcap's counters for a live capture, since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PcapStats {
+    /// Packets that passed the filter (on Linux, counted before drops).
+    pub received: u64,
+    /// Dropped because the kernel buffer was full (read too slowly).
+    pub dropped: u64,
+    /// Dropped by the interface or its driver.
+    pub if_dropped: u64,
+}
+
+/// A `{"type":"stats"}` NDJSON line, written by live capture every
+/// `--stats-interval` and once more when it stops. Volatile by nature: it
+/// describes the process, not the traffic, so it is the one line that reads
+/// the wall clock, and the one a replay of the `-w` file does not reproduce.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct StatsLine {
+    /// The last stats line, written when the capture stops.
+    #[serde(rename = "final")]
+    pub final_: bool,
+    /// Wall-clock time since the capture started.
+    pub elapsed_ms: f64,
+    /// Capture time of the newest packet.
+    pub last_ts: Option<Timestamp>,
+    pub packets: u64,
+    pub tcp_packets: u64,
+    /// Connections tracked now (open, or closed and lingering).
+    pub connections_open: u64,
+    /// libpcap's counters so far (null if the platform has none).
+    pub pcap: Option<PcapStats>,
+    /// Resident memory of the process (Linux), null where unknown.
+    pub rss_bytes: Option<u64>,
 }
 
 /// Integer map keys arrive as strings; parse them here so the map also
@@ -364,7 +401,9 @@ impl Stats {
         let median = if n % 2 == 1 {
             values[n / 2]
         } else {
-            (values[n / 2 - 1] + values[n / 2]) / 2.0
+            // Rounded to the nanosecond so halving two millisecond values
+            // does not print binary noise (1023.9939999999999).
+            ((values[n / 2 - 1] + values[n / 2]) / 2.0 * 1e6).round() / 1e6
         };
         Some(Stats { min, median, max })
     }
@@ -574,6 +613,15 @@ pub struct ConnectionRecord {
     /// Requests lost to a keep-alive race.
     pub lost_requests: u64,
     pub flags: Vec<Flag>,
+    /// `false` in an interim record of a connection still open (live
+    /// capture's `--idle-report`): the connection's final record comes
+    /// later. Records written before the field existed are final.
+    #[serde(rename = "final", default = "final_default")]
+    pub final_: bool,
+}
+
+fn final_default() -> bool {
+    true
 }
 
 impl ConnectionRecord {
@@ -642,6 +690,9 @@ pub struct ClientReuse {
     pub connections: u64,
     /// Connections that carried at least one request.
     pub http_connections: u64,
+    /// Of `http_connections`, those the client closed itself (first FIN
+    /// after a complete response, or its own `Connection: close`).
+    pub client_closed: u64,
     /// Connections opened while the client had an idle reusable connection
     /// to this server.
     pub missed_reuse: u64,
@@ -756,7 +807,8 @@ pub struct HeaderLine {
 
 /// One NDJSON line, by its `type` field. The writer emits one `header`,
 /// then `connection` lines as connections end, then `server` lines, one
-/// `capture` line and a final `summary` line.
+/// `capture` line and a final `summary` line. Live capture adds `stats`
+/// lines and interim `connection` lines (`final: false`) after the header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum NdjsonLine {
@@ -765,4 +817,6 @@ pub enum NdjsonLine {
     Server(Box<ServerRecord>),
     Capture(CaptureInfo),
     Summary(Box<Summary>),
+    /// Live capture only.
+    Stats(StatsLine),
 }

@@ -5,7 +5,9 @@
 //! NDJSON order: one `header` line (`schema_version`, `tool`), then a
 //! `connection` line per connection as it ends (end-time order, so a
 //! consumer can stream), then the `server` lines, a `capture` line and the
-//! final `summary` line. The JSON format holds the connections until the end
+//! final `summary` line; live capture adds interim `connection` lines
+//! (`"final": false`) and `stats` lines ([`ReportWriter::typed_line`]),
+//! all after the header. The JSON format holds the connections until the end
 //! and writes one [`Report`]; the text format holds at most
 //! [`WriterOptions::text_max_connections`] of them unless verbose.
 
@@ -111,7 +113,17 @@ impl<W: Write> ReportWriter<W> {
         }
     }
 
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// One finished connection, or an interim record (`final_ == false`),
+    /// which only NDJSON carries: the JSON document and the text report
+    /// hold final records only.
     pub fn connection(&mut self, mut rec: ConnectionRecord) -> io::Result<()> {
+        if !rec.final_ && self.format != Format::Ndjson {
+            return Ok(());
+        }
         match self.opts.exchanges {
             ExchangeDetail::All => {}
             ExchangeDetail::Summary => rec.exchanges = None,
@@ -136,6 +148,25 @@ impl<W: Write> ReportWriter<W> {
                 Ok(())
             }
         }
+    }
+
+    /// An NDJSON line of another type (`{"type": kind, ...body}`, e.g. live
+    /// capture's `stats`), after the `header` line like every other line.
+    /// Not flushed. Other formats have no lines: `InvalidInput`, nothing
+    /// written.
+    pub fn typed_line<T: Serialize>(&mut self, kind: &str, body: &T) -> io::Result<()> {
+        if self.format != Format::Ndjson {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "typed lines exist in the ndjson format only",
+            ));
+        }
+        self.line(kind, body)
+    }
+
+    /// The output, e.g. to flush it between lines.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     fn line<T: Serialize>(&mut self, kind: &str, body: &T) -> io::Result<()> {

@@ -578,19 +578,36 @@ impl<H: StreamHandler> Conn<H> {
             self.replay(first, env);
         }
         let ts = self.last_ts;
-        // A silence broken only by keepalive probes runs to the last segment.
-        let idle = self.last_activity.nanos_until_saturating(ts);
-        self.facts.idle_max_ns = self.facts.idle_max_ns.max(idle);
         self.flush_stream(0, None, ts, env);
         self.flush_stream(1, None, ts, env);
-        for i in 0..2 {
-            if self.track[i].probe_outstanding {
-                self.track[i].probe_outstanding = false;
-                self.facts.sides[i].keepalive.unanswered += 1;
-            }
+        let settled = self.settled(evicted);
+        settled.apply(&mut self.facts);
+        for t in &mut self.track {
+            t.probe_outstanding = false;
         }
+    }
+
+    /// The facts as they would be if the connection ended at its last
+    /// segment, without ending it: nothing is flushed (out-of-order data
+    /// stays buffered, the handler sees nothing) and no state changes.
+    /// `None` while the direction is undecided (only segments without
+    /// payload so far), since deciding it would replay them.
+    pub(crate) fn snapshot(&self) -> Option<TcpFacts> {
+        if !self.decided {
+            return None;
+        }
+        let mut facts = self.facts.clone();
+        self.settled(false).apply(&mut facts);
+        Some(facts)
+    }
+
+    /// The end-of-connection facts that depend on the state at the end:
+    /// shared by [`Conn::finish`] and [`Conn::snapshot`].
+    fn settled(&self, evicted: bool) -> Settled {
+        // A silence broken only by keepalive probes runs to the last segment.
+        let idle = self.last_activity.nanos_until_saturating(self.last_ts);
         let [c, s] = self.states;
-        self.facts.time_wait = if self.reset {
+        let time_wait = if self.reset {
             Sides::None
         } else {
             let ctw = c == TcpState::TimeWait && state::is_closed(s);
@@ -602,7 +619,7 @@ impl<H: StreamHandler> Conn<H> {
                 (false, false) => Sides::None,
             }
         };
-        self.facts.end_state = if evicted {
+        let end_state = if evicted {
             EndState::Evicted
         } else if self.reset {
             EndState::Reset
@@ -613,6 +630,37 @@ impl<H: StreamHandler> Conn<H> {
         } else {
             EndState::Open
         };
+        Settled {
+            idle_max_ns: self.facts.idle_max_ns.max(idle),
+            unanswered: [
+                self.track[0].probe_outstanding,
+                self.track[1].probe_outstanding,
+            ],
+            time_wait,
+            end_state,
+        }
+    }
+}
+
+/// See [`Conn::settled`].
+struct Settled {
+    idle_max_ns: u64,
+    /// A keepalive probe from this side is still unanswered.
+    unanswered: [bool; 2],
+    time_wait: Sides,
+    end_state: EndState,
+}
+
+impl Settled {
+    fn apply(self, facts: &mut TcpFacts) {
+        facts.idle_max_ns = self.idle_max_ns;
+        for (side, unanswered) in facts.sides.iter_mut().zip(self.unanswered) {
+            if unanswered {
+                side.keepalive.unanswered += 1;
+            }
+        }
+        facts.time_wait = self.time_wait;
+        facts.end_state = self.end_state;
     }
 }
 

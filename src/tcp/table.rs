@@ -50,6 +50,11 @@ struct Slot<H> {
     gen: u32,
     prev: u32,
     next: u32,
+    /// Table time of the latest segment: non-decreasing along the LRU list.
+    touched: Timestamp,
+    /// The current idle period was reported by [`FlowTable::idle_since`];
+    /// cleared by the next segment.
+    idle_reported: bool,
 }
 
 /// The table of tracked connections.
@@ -178,6 +183,34 @@ impl<H: StreamHandler> FlowTable<H> {
         self.linger.clear();
     }
 
+    /// Connections still open whose latest segment (either way, keepalive
+    /// probes included) came before `cutoff`, oldest activity first, each
+    /// once per idle period: `f` gets a snapshot of the facts as if the
+    /// connection ended at its last segment (see [`TcpFacts`]; `end_state`
+    /// `open` or `closing`) and the handler, which is not told anything.
+    /// Nothing is finished or split, and no buffered data is flushed.
+    ///
+    /// Closed connections waiting out their linger, and connections whose
+    /// direction is still undecided (only segments without payload seen),
+    /// are not reported. Walks the least-recently-active end of the list,
+    /// so the cost is the number of idle connections, not the table size.
+    pub fn idle_since(&mut self, cutoff: Timestamp, mut f: impl FnMut(&TcpFacts, &H)) {
+        let mut i = self.head;
+        while let Some(Some(slot)) = self.slots.get_mut(i as usize) {
+            if slot.touched >= cutoff {
+                break;
+            }
+            i = slot.next;
+            if slot.idle_reported || slot.conn.linger_until.is_some() {
+                continue;
+            }
+            if let Some(facts) = slot.conn.snapshot() {
+                slot.idle_reported = true;
+                f(&facts, &slot.conn.handler);
+            }
+        }
+    }
+
     /// Connections tracked now.
     pub fn len(&self) -> usize {
         self.map.len()
@@ -241,6 +274,8 @@ impl<H: StreamHandler> FlowTable<H> {
                 gen,
                 prev: NIL,
                 next: NIL,
+                touched: self.now,
+                idle_reported: false,
             });
         }
         self.map.insert(key, idx);
@@ -317,6 +352,11 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Mark slot `i` as the most recently active.
     fn touch(&mut self, i: u32) {
+        let now = self.now;
+        if let Some(Some(s)) = self.slots.get_mut(i as usize) {
+            s.touched = now;
+            s.idle_reported = false;
+        }
         if self.tail != i {
             self.unlink(i);
             self.link_tail(i);
