@@ -4,7 +4,7 @@ use crate::capture::Frame;
 use crate::decode::{self, SkipReason};
 use crate::http::{self, HttpConfig, HttpConn};
 use crate::report::{self, Aggregator, CaptureInfo, ConnectionRecord, ServerRecord, Summary};
-use crate::tcp::{FlowTable, StreamHandler, TcpConfig};
+use crate::tcp::{FinishOrder, FlowTable, StreamHandler, TcpConfig};
 use crate::time::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,80 @@ pub struct Config {
     /// Which connections the report keeps (`--server`, `--client`,
     /// `--only`); per-server records and the summary cover the same ones.
     pub filter: report::ReportFilter,
+    /// Worker threads for [`analyze_files`] (`--threads`); 1 runs
+    /// everything on the calling thread. The output is the same whatever
+    /// the count (see `parallel.rs`).
+    pub threads: usize,
+    /// Called as files are read (`--progress` bars in the CLI); never by
+    /// the engine itself.
+    pub progress: Option<ProgressHook>,
+}
+
+/// Where reading stands: the `index`-th file of the run (from 0), named
+/// `path`, has been read up to byte `offset` of its (decompressed) content.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    pub index: usize,
+    pub path: &'a str,
+    pub offset: u64,
+    /// Reading of this file ended.
+    pub done: bool,
+}
+
+/// A progress callback, shared by the reading threads.
+#[derive(Clone)]
+pub struct ProgressHook(pub std::sync::Arc<dyn Fn(&Progress<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHook")
+    }
+}
+
+/// Calls the progress hook every [`PROGRESS_STEP`] bytes of a file, so the
+/// per-frame cost is one comparison.
+pub(crate) struct ProgressTicker<'a> {
+    hook: Option<&'a ProgressHook>,
+    index: usize,
+    path: &'a str,
+    next: u64,
+}
+
+/// Bytes read between two progress calls.
+pub const PROGRESS_STEP: u64 = 8 << 20;
+
+impl<'a> ProgressTicker<'a> {
+    pub(crate) fn new(hook: Option<&'a ProgressHook>, index: usize, path: &'a str) -> Self {
+        ProgressTicker {
+            hook,
+            index,
+            path,
+            next: PROGRESS_STEP,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn tick(&mut self, offset: u64) {
+        if offset >= self.next {
+            self.next = offset.saturating_add(PROGRESS_STEP);
+            self.call(offset, false);
+        }
+    }
+
+    pub(crate) fn done(&mut self, offset: u64) {
+        self.call(offset, true);
+    }
+
+    fn call(&self, offset: u64, done: bool) {
+        if let Some(h) = self.hook {
+            (h.0)(&Progress {
+                index: self.index,
+                path: self.path,
+                offset,
+                done,
+            });
+        }
+    }
 }
 
 impl Default for Config {
@@ -29,6 +103,8 @@ impl Default for Config {
             },
             http: HttpConfig::default(),
             filter: report::ReportFilter::default(),
+            threads: 1,
+            progress: None,
         }
     }
 }
@@ -134,6 +210,30 @@ impl Analyzer {
         }
     }
 
+    /// Let capture time advance to `ts` for a frame another worker
+    /// handles (see `parallel.rs`): lingering connections expire exactly
+    /// when they would have in a single analyzer.
+    pub(crate) fn advance_to(&mut self, ts: Timestamp) {
+        self.last_ts = self.last_ts.max(ts);
+        self.table.advance(ts);
+    }
+
+    /// Connections started so far (the last TCP id given out).
+    pub(crate) fn connections_started(&self) -> u64 {
+        self.table.connections_started()
+    }
+
+    /// The next connection that ended, as a record not yet given to the
+    /// aggregator, with when it ended (see `parallel.rs`).
+    pub(crate) fn next_unaggregated(&mut self) -> Option<(ConnectionRecord, FinishOrder)> {
+        let mut f = self.table.pop_finished()?;
+        f.handler.on_end(f.facts.end);
+        Some((
+            report::build_connection(&f.facts, f.handler.facts()),
+            f.order,
+        ))
+    }
+
     /// The next connection that ended, as a report record.
     /// Connections the filter drops are still folded into the aggregator
     /// (its missed-reuse sweep needs every id) but not returned.
@@ -184,6 +284,14 @@ impl Analyzer {
     pub fn finish(mut self) -> (CaptureInfo, Vec<ServerRecord>, Summary) {
         self.end_of_capture();
         while self.next_record().is_some() {}
+        let (capture, aggregator) = self.into_parts();
+        let (servers, summary) = aggregator.finish();
+        (capture, servers, summary)
+    }
+
+    /// The capture description (with skip and limit counters) and the
+    /// aggregator, once every record has been drained.
+    pub(crate) fn into_parts(self) -> (CaptureInfo, Aggregator) {
         let mut capture = self.capture;
         for (i, r) in SkipReason::ALL.iter().enumerate() {
             if self.skipped[i] > 0 {
@@ -208,8 +316,7 @@ impl Analyzer {
                 capture.limits_hit.insert(name.into(), n);
             }
         }
-        let (servers, summary) = self.aggregator.finish();
-        (capture, servers, summary)
+        (capture, self.aggregator)
     }
 }
 
@@ -318,10 +425,39 @@ pub fn analyze_files_filtered<W: std::io::Write>(
     writer: report::ReportWriter<W>,
     filter: &mut dyn FnMut(&Frame<'_>) -> Result<bool, String>,
 ) -> std::io::Result<RunOutcome> {
-    use crate::capture::FrameSource;
+    if cfg.threads > 1 {
+        return crate::parallel::analyze_files(paths, cfg, writer, filter);
+    }
+    let progress = cfg.progress.clone();
     let mut session = Session::new(cfg, writer);
     let mut outcome = RunOutcome::default();
-    for path in paths {
+    let files = read_files(
+        paths,
+        progress.as_ref(),
+        filter,
+        &mut outcome,
+        &mut |frame| session.process(frame).map(drop),
+    )?;
+    session.capture_mut().files.extend(files);
+    session.finish()?;
+    Ok(outcome)
+}
+
+/// Reads capture files in order as one capture, handing every frame the
+/// filter accepts to `on_frame`; shared by the single- and multi-threaded
+/// runs. A read problem ends the file it occurs in (it goes to `outcome`
+/// and to the file's [`report::FileInfo`]); a filter error ends the run.
+/// Only an error from `on_frame` (the output) is returned as `Err`.
+pub(crate) fn read_files(
+    paths: &[String],
+    progress: Option<&ProgressHook>,
+    filter: &mut dyn FnMut(&Frame<'_>) -> Result<bool, String>,
+    outcome: &mut RunOutcome,
+    on_frame: &mut dyn FnMut(&Frame<'_>) -> std::io::Result<()>,
+) -> std::io::Result<Vec<report::FileInfo>> {
+    use crate::capture::FrameSource;
+    let mut files = Vec::with_capacity(paths.len());
+    for (index, path) in paths.iter().enumerate() {
         if outcome.filter_error.is_some() {
             break;
         }
@@ -337,12 +473,14 @@ pub fn analyze_files_filtered<W: std::io::Write>(
             Ok(mut reader) => {
                 info.format = Some(reader.format().as_str().to_string());
                 info.gzip = reader.is_gzip();
+                let mut ticker = ProgressTicker::new(progress, index, path);
                 loop {
+                    ticker.tick(reader.offset());
                     match reader.next_frame() {
                         Ok(Some(frame)) => match filter(&frame) {
                             Ok(true) => {
                                 info.packets += 1;
-                                session.process(&frame)?;
+                                on_frame(&frame)?;
                             }
                             Ok(false) => {}
                             Err(reason) => {
@@ -359,10 +497,10 @@ pub fn analyze_files_filtered<W: std::io::Write>(
                         }
                     }
                 }
+                ticker.done(reader.offset());
             }
         }
-        session.capture_mut().files.push(info);
+        files.push(info);
     }
-    session.finish()?;
-    Ok(outcome)
+    Ok(files)
 }

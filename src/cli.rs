@@ -98,6 +98,17 @@ pub struct Args {
     #[arg(long, value_name = "FLAG")]
     pub only: Vec<Flag>,
 
+    /// Analyse with N worker threads (connections sharded by their
+    /// endpoints); the output is the same for every N.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+
+    /// Seconds of capture time a closed connection stays tracked after its
+    /// close, absorbing late ACKs and retransmitted FINs (a new SYN on the
+    /// same ports within it is reported as port reuse).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub close_linger: f64,
+
     /// Treat PORT as a server port when a connection is picked up
     /// mid-stream (repeatable).
     #[arg(long = "server-port", value_name = "PORT")]
@@ -199,6 +210,9 @@ impl Args {
         cfg.tcp.max_buffer_per_connection = self.max_buffer;
         cfg.tcp.max_buffer_total = self.max_buffer_total;
         cfg.tcp.server_ports = self.server_ports.clone();
+        cfg.tcp.close_linger = std::time::Duration::try_from_secs_f64(self.close_linger.max(0.0))
+            .unwrap_or(std::time::Duration::MAX);
+        cfg.threads = self.threads.max(1);
         cfg.http.max_head_bytes = self.max_head.max(16);
         cfg.http.max_headers = self.max_headers.max(1);
         cfg.filter = ReportFilter {

@@ -28,8 +28,12 @@ mod analyzer;
 pub mod capture;
 pub mod decode;
 pub mod http;
+mod parallel;
 pub mod report;
 pub mod tcp;
 pub mod time;
 
-pub use analyzer::{analyze_files, analyze_files_filtered, Analyzer, Config, RunOutcome, Session};
+pub use analyzer::{
+    analyze_files, analyze_files_filtered, Analyzer, Config, Progress, ProgressHook, RunOutcome,
+    Session,
+};

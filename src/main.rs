@@ -75,10 +75,18 @@ fn run(args: &cli::Args) -> io::Result<ExitCode> {
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
+    let mut cfg = args.config();
+    let bar = progress_bar(args, &paths);
+    if let Some(bar) = &bar {
+        cfg.progress = Some(bar.hook());
+    }
     let outcome = match &mut filter {
-        None => keepwatch::analyze_files(&paths, args.config(), writer)?,
-        Some(f) => keepwatch::analyze_files_filtered(&paths, args.config(), writer, f)?,
+        None => keepwatch::analyze_files(&paths, cfg, writer)?,
+        Some(f) => keepwatch::analyze_files_filtered(&paths, cfg, writer, f)?,
     };
+    if let Some(bar) = bar {
+        bar.finish();
+    }
     let mut failed = false;
     if let Some(e) = &outcome.filter_error {
         eprintln!("keepwatch: error: {e}");
@@ -101,4 +109,70 @@ fn run(args: &cli::Args) -> io::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Files at least this large get a progress bar (when standard error is a
+/// terminal and `--quiet` is not given).
+const PROGRESS_MIN_BYTES: u64 = 100 << 20;
+
+/// A progress bar over the bytes of all files, on standard error.
+struct Bar {
+    bar: indicatif::ProgressBar,
+    /// Where each file starts in the bar, and its size.
+    files: std::sync::Arc<Vec<(u64, u64)>>,
+}
+
+fn progress_bar(args: &cli::Args, paths: &[String]) -> Option<Bar> {
+    if args.quiet || !io::stderr().is_terminal() {
+        return None;
+    }
+    let sizes: Vec<u64> = paths
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map_or(0, |m| m.len())
+        })
+        .collect();
+    if !sizes.iter().any(|&n| n >= PROGRESS_MIN_BYTES) {
+        return None;
+    }
+    let mut start = 0;
+    let files = sizes
+        .iter()
+        .map(|&n| {
+            let f = (start, n);
+            start += n;
+            f
+        })
+        .collect();
+    let bar = indicatif::ProgressBar::new(start);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    Some(Bar {
+        bar,
+        files: std::sync::Arc::new(files),
+    })
+}
+
+impl Bar {
+    fn hook(&self) -> keepwatch::ProgressHook {
+        let bar = self.bar.clone();
+        let files = std::sync::Arc::clone(&self.files);
+        keepwatch::ProgressHook(std::sync::Arc::new(move |p: &keepwatch::Progress<'_>| {
+            if let Some(&(start, size)) = files.get(p.index) {
+                // A gzip file's offset counts decompressed bytes: clamp.
+                let within = if p.done { size } else { p.offset.min(size) };
+                bar.set_position(start + within);
+            }
+        }))
+    }
+
+    fn finish(self) {
+        self.bar.finish_and_clear();
+    }
 }

@@ -29,4 +29,5 @@ pub use build::{
 pub use community_id::{community_id_tcp, community_id_v1};
 pub use filter::{HostPort, ReportFilter};
 pub use model::*;
+pub(crate) use writer::connection_line;
 pub use writer::{ExchangeDetail, Format, ReportWriter, WriterOptions};

@@ -44,8 +44,8 @@
 //!   (unlike tshark, which merges VLANs).
 //! - **Linger.** A connection closed both ways (or reset) stays in the table
 //!   for `close_linger` of capture time, absorbing late ACKs, retransmitted
-//!   FINs and data in flight behind an RST, then is finished. Nothing is
-//!   delivered to the handler after an RST.
+//!   FINs and data in flight behind an RST, then is finished (default 5 s,
+//!   `--close-linger`). Nothing is delivered to the handler after an RST.
 //! - **Overlaps.** The first copy of a byte wins; see `reassembly.rs`.
 //!   `overlap_conflicts` counts differing bytes, compared against copies
 //!   still held out of order; bytes already handed up are not kept, so a
@@ -160,7 +160,11 @@ pub struct TcpConfig {
     /// How a mid-stream connection's first payload is classified.
     pub classify: fn(&[u8]) -> PayloadHint,
     /// Capture time a closed connection stays in the table (to absorb late
-    /// ACKs and retransmitted FINs) before it is finished.
+    /// ACKs and retransmitted FINs) before it is finished. 5 s, as Zeek's
+    /// `tcp_close_delay`: long enough for anything in flight at the close,
+    /// short enough that a server closing tens of thousands of connections
+    /// a second does not hold a minute of them (memory grows with the close
+    /// rate times this delay).
     pub close_linger: std::time::Duration,
 }
 
@@ -172,7 +176,7 @@ impl Default for TcpConfig {
             max_buffer_total: 256 << 20,
             server_ports: Vec::new(),
             classify: |_| PayloadHint::Unknown,
-            close_linger: std::time::Duration::from_secs(60),
+            close_linger: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -182,4 +186,23 @@ impl Default for TcpConfig {
 pub struct Finished<H> {
     pub facts: TcpFacts,
     pub handler: H,
+    /// Where in the table's input this connection ended, so that tables
+    /// fed disjoint shards of one capture can be merged back into the
+    /// order one table would have finished them in (see
+    /// [`FinishOrder`]).
+    pub order: FinishOrder,
+}
+
+/// When a connection was finished, counted in calls of
+/// [`FlowTable::handle`] and [`FlowTable::advance`] ("events": one per
+/// frame when every frame is fed to one of them, as the analyzer does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FinishOrder {
+    /// The event that finished it (0-based); `u64::MAX` for
+    /// [`FlowTable::finish_all`].
+    pub event: u64,
+    /// For a connection finished because its linger expired: the event at
+    /// which it closed (the linger queue's order). `None` when it was
+    /// finished by port reuse, eviction or the end of the capture.
+    pub lingered_from: Option<u64>,
 }

@@ -50,6 +50,8 @@ struct Slot<H> {
     gen: u32,
     prev: u32,
     next: u32,
+    /// The event at which the connection closed and began to linger.
+    done_event: u64,
     /// Table time of the latest segment: non-decreasing along the LRU list.
     touched: Timestamp,
     /// The current idle period was reported by [`FlowTable::idle_since`];
@@ -75,6 +77,14 @@ pub struct FlowTable<H> {
     next_id: u64,
     total_buffered: usize,
     limits: LimitsHit,
+    /// Calls of `handle` and `advance` so far (see [`FinishOrder`]).
+    events: u64,
+    /// The event being processed, or `u64::MAX` in `finish_all`.
+    current_event: u64,
+    /// Set while the linger queue is being drained.
+    expiring_from: Option<u64>,
+    /// After `finish_all`: slots still to finish, last to finish first.
+    closing: Vec<u32>,
 }
 
 impl<H: StreamHandler> FlowTable<H> {
@@ -94,6 +104,10 @@ impl<H: StreamHandler> FlowTable<H> {
             next_id: 1,
             total_buffered: 0,
             limits: LimitsHit::default(),
+            events: 0,
+            current_event: 0,
+            expiring_from: None,
+            closing: Vec::new(),
         }
     }
 
@@ -103,7 +117,10 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Feed one segment.
     pub fn handle(&mut self, seg: &Segment<'_>) {
-        self.advance(seg.ts);
+        self.flush_closing();
+        self.current_event = self.events;
+        self.events += 1;
+        self.expire(seg.ts);
         let key = FlowKey::of(seg);
         let f = seg.flags;
         let idx = match self.map.get(&key).copied() {
@@ -141,6 +158,7 @@ impl<H: StreamHandler> FlowTable<H> {
             let ns = i64::try_from(linger.as_nanos()).unwrap_or(i64::MAX);
             let deadline = Timestamp(now.0.saturating_add(ns));
             slot.conn.linger_until = Some(deadline);
+            slot.done_event = self.current_event;
             self.linger.push_back((deadline, idx, slot.gen));
         }
     }
@@ -148,38 +166,77 @@ impl<H: StreamHandler> FlowTable<H> {
     /// Let capture time advance to `now` (finishes lingering closed
     /// connections). Called by [`FlowTable::handle`] too.
     pub fn advance(&mut self, now: Timestamp) {
+        self.flush_closing();
+        self.current_event = self.events;
+        self.events += 1;
+        self.expire(now);
+    }
+
+    fn expire(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
         while let Some(&(deadline, idx, gen)) = self.linger.front() {
             if deadline > self.now {
                 break;
             }
             self.linger.pop_front();
-            if self.slot(idx).is_some_and(|s| s.gen == gen) {
+            if let Some(s) = self.slot(idx).filter(|s| s.gen == gen) {
+                self.expiring_from = Some(s.done_event);
                 self.finish_slot(idx, false);
+                self.expiring_from = None;
             }
         }
+    }
+
+    /// Input after `finish_all` (not what the analyzer does): finish what
+    /// it left, in order, before anything else.
+    fn flush_closing(&mut self) {
+        if self.closing.is_empty() {
+            return;
+        }
+        self.current_event = u64::MAX;
+        while let Some(i) = self.closing.pop() {
+            if self.slot(i).is_some() {
+                self.finish_slot(i, false);
+            }
+        }
+    }
+
+    /// Connections started so far (the last id given out).
+    pub fn connections_started(&self) -> u64 {
+        self.next_id - 1
     }
 
     /// The next connection that ended, in the order they ended. Its
     /// handler has not had [`StreamHandler::on_end`] yet.
     pub fn pop_finished(&mut self) -> Option<Finished<H>> {
+        if self.finished.is_empty() {
+            // End of capture: finish the rest one at a time, so they are
+            // never all queued at once (a record's worth of memory each).
+            self.current_event = u64::MAX;
+            while let Some(i) = self.closing.pop() {
+                if self.slot(i).is_some() {
+                    self.finish_slot(i, false);
+                    break;
+                }
+            }
+        }
         self.finished.pop_front()
     }
 
     /// End of capture: every connection still tracked is finished, in the
     /// order of their first packet.
     pub fn finish_all(&mut self, now: Timestamp) {
-        self.advance(now);
+        self.current_event = u64::MAX;
+        self.expire(now);
         let mut live: Vec<(u64, u32)> = self
             .slots
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|s| (s.conn.facts.id, i as u32)))
             .collect();
-        live.sort_unstable();
-        for (_, i) in live {
-            self.finish_slot(i, false);
-        }
+        // Highest id first: popped from the back, lowest first.
+        live.sort_unstable_by(|a, b| b.cmp(a));
+        self.closing = live.into_iter().map(|(_, i)| i).collect();
         self.linger.clear();
     }
 
@@ -274,6 +331,7 @@ impl<H: StreamHandler> FlowTable<H> {
                 gen,
                 prev: NIL,
                 next: NIL,
+                done_event: 0,
                 touched: self.now,
                 idle_reported: false,
             });
@@ -301,6 +359,10 @@ impl<H: StreamHandler> FlowTable<H> {
         self.finished.push_back(Finished {
             facts: slot.conn.facts,
             handler: slot.conn.handler,
+            order: FinishOrder {
+                event: self.current_event,
+                lingered_from: self.expiring_from,
+            },
         });
     }
 

@@ -1,0 +1,481 @@
+//! `--threads N`: one reader, N workers, one merge, and output identical
+//! byte for byte to a single-threaded run.
+//!
+//! The calling thread reads frames, decodes each once to find its shard (a
+//! symmetric hash of the tag and the unordered endpoint pair, so both
+//! directions of a connection go to the same worker; frames that do not
+//! decode go to worker 0) and copies them into batches that every worker
+//! receives. Each worker runs its own [`Analyzer`] over the frames of its
+//! shard and only lets capture time advance on the others, so closed
+//! connections stop lingering at exactly the frame where one analyzer would
+//! have finished them.
+//!
+//! Invariants that make the merge exact:
+//! - every frame is one *event* for every worker's flow table (a `handle` or
+//!   an `advance`), so event numbers are global frame numbers;
+//! - a connection starts at one frame, in one worker: sorting the workers'
+//!   starts by event gives the single-threaded ids (sequential by first
+//!   packet), which replace the workers' local ids;
+//! - one table finishes connections at an event in this order: lingering
+//!   ones whose deadline passed, in the order they closed; then the one
+//!   finished by port reuse or eviction in `handle`; at the end of the
+//!   capture the rest by id. [`FinishOrder`] gives each record that
+//!   position, and the merge sorts each batch's records by it before the
+//!   one [`Aggregator`](crate::report::Aggregator) and the writer see them.
+//!
+//! Where the output can differ from one thread: the per-table limits
+//! (`max_connections`, `max_buffer_total`) are divided among the workers, so
+//! when a limit is hit, which connection is evicted or which data dropped
+//! may differ. The capture counters are summed and do not.
+//!
+//! Memory: the reader keeps at most [`PIPELINE_DEPTH`] batches in flight;
+//! the merge keeps one id per open connection per worker.
+
+use crate::analyzer::{Analyzer, Config, RunOutcome};
+use crate::capture::{self, LinkType};
+use crate::decode;
+use crate::report::{self, CaptureInfo, ConnectionRecord, ExchangeDetail};
+use crate::tcp::FinishOrder;
+use crate::time::Timestamp;
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+/// Frames per batch handed to the workers.
+pub const BATCH_FRAMES: usize = 8192;
+/// Captured bytes per batch (a batch is sent when either is reached).
+pub const BATCH_BYTES: usize = 4 << 20;
+/// Batches read ahead of the merge.
+pub const PIPELINE_DEPTH: usize = 4;
+/// Records per message when the workers finish the connections still open
+/// at the end of the capture.
+pub const END_CHUNK: usize = 1024;
+
+#[derive(Clone, Copy)]
+struct FrameMeta {
+    ts: Timestamp,
+    orig_len: u32,
+    link: LinkType,
+    start: usize,
+    len: usize,
+    shard: u32,
+}
+
+#[derive(Default)]
+struct Batch {
+    /// Global number of the first frame.
+    first_event: u64,
+    data: Vec<u8>,
+    frames: Vec<FrameMeta>,
+}
+
+enum ToWorker {
+    Batch(Arc<Batch>),
+    End,
+}
+
+/// A record finished by a worker, with its place in the merged order.
+struct Done {
+    order: FinishOrder,
+    local_id: u64,
+    rec: ConnectionRecord,
+    /// NDJSON: the line, serialized by the worker, and where its id goes.
+    line: Option<(Vec<u8>, usize)>,
+}
+
+#[derive(Default)]
+struct FromWorker {
+    /// (event, local id) of connections started in the batch, in order.
+    starts: Vec<(u64, u64)>,
+    done: Vec<Done>,
+    /// With the final message only.
+    capture: Option<CaptureInfo>,
+}
+
+fn mix(h: u64, v: u64) -> u64 {
+    (h.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+fn ip_word(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(a) => u32::from(a) as u64,
+        IpAddr::V6(a) => {
+            let v = u128::from(a);
+            (v as u64) ^ ((v >> 64) as u64)
+        }
+    }
+}
+
+/// The worker for a frame: the same for both directions of a connection.
+fn shard_of(frame: &capture::Frame<'_>, n: usize) -> u32 {
+    let Ok(seg) = decode::decode(frame) else {
+        return 0;
+    };
+    let (lo, hi) = if seg.src <= seg.dst {
+        (seg.src, seg.dst)
+    } else {
+        (seg.dst, seg.src)
+    };
+    let mut h = 0;
+    h = mix(h, ip_word(lo.ip));
+    h = mix(h, ip_word(hi.ip));
+    h = mix(h, ((lo.port as u64) << 16) | hi.port as u64);
+    h = mix(h, seg.tag.vlan.map_or(0x1_0000, u64::from));
+    h = mix(h, seg.tag.tunnel_id.map_or(1 << 32, u64::from));
+    // The high bits are the best mixed.
+    ((h >> 32) % n as u64) as u32
+}
+
+fn worker(
+    me: u32,
+    cfg: Config,
+    ndjson: Option<ExchangeDetail>,
+    rx: mpsc::Receiver<ToWorker>,
+    tx: mpsc::SyncSender<FromWorker>,
+) {
+    let mut an = Analyzer::new(cfg);
+    // Serializing is most of the work per short connection: done here, in
+    // parallel, with the id patched in by the merge.
+    let push = |out: &mut FromWorker, mut rec: ConnectionRecord, order: FinishOrder| {
+        let line = ndjson.and_then(|detail| {
+            let mut buf = Vec::new();
+            report::connection_line(&mut rec, detail, &mut buf)
+                .ok()
+                .map(|at| (buf, at))
+        });
+        out.done.push(Done {
+            order,
+            local_id: rec.id,
+            rec,
+            line,
+        });
+    };
+    let drain = |an: &mut Analyzer, out: &mut FromWorker| {
+        while let Some((rec, order)) = an.next_unaggregated() {
+            push(out, rec, order);
+        }
+    };
+    while let Ok(msg) = rx.recv() {
+        let mut out = FromWorker::default();
+        match msg {
+            ToWorker::Batch(b) => {
+                for (i, m) in b.frames.iter().enumerate() {
+                    let event = b.first_event + i as u64;
+                    if m.shard == me {
+                        let Some(data) = b.data.get(m.start..m.start + m.len) else {
+                            continue;
+                        };
+                        let frame = capture::Frame {
+                            ts: m.ts,
+                            caplen: m.len as u32,
+                            orig_len: m.orig_len,
+                            link: m.link,
+                            data,
+                        };
+                        let before = an.connections_started();
+                        an.process(&frame);
+                        let after = an.connections_started();
+                        if after > before {
+                            out.starts.push((event, after));
+                        }
+                    } else {
+                        an.advance_to(m.ts);
+                    }
+                    drain(&mut an, &mut out);
+                }
+                if tx.send(out).is_err() {
+                    return;
+                }
+            }
+            ToWorker::End => {
+                // In chunks, each waiting for room in the bounded channel:
+                // connections open at the end are many (all those still
+                // lingering), and never all held as records at once.
+                an.end_of_capture();
+                loop {
+                    let mut chunk = FromWorker::default();
+                    while chunk.done.len() < END_CHUNK {
+                        let Some((rec, order)) = an.next_unaggregated() else {
+                            break;
+                        };
+                        push(&mut chunk, rec, order);
+                    }
+                    if chunk.done.len() < END_CHUNK {
+                        let (capture, _) = an.into_parts();
+                        chunk.capture = Some(capture);
+                        let _ = tx.send(chunk);
+                        return;
+                    }
+                    if tx.send(chunk).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The merge: global ids, single-threaded order, one aggregator, the writer.
+struct Merge<W: Write> {
+    ids: Vec<HashMap<u64, u64>>,
+    next_id: u64,
+    aggregator: report::Aggregator,
+    writer: report::ReportWriter<W>,
+    scratch: Vec<(u64, u8, u64, Done)>,
+}
+
+impl<W: Write> Merge<W> {
+    /// Folds one batch's results (one per worker, in worker order).
+    fn batch(&mut self, parts: Vec<FromWorker>) -> io::Result<()> {
+        let mut starts: Vec<(u64, usize, u64)> = Vec::new();
+        for (w, p) in parts.iter().enumerate() {
+            starts.extend(p.starts.iter().map(|&(e, l)| (e, w, l)));
+        }
+        starts.sort_unstable();
+        for (_, w, local) in starts {
+            if let Some(m) = self.ids.get_mut(w) {
+                m.insert(local, self.next_id);
+            }
+            self.next_id += 1;
+        }
+        for (w, p) in parts.into_iter().enumerate() {
+            for d in p.done {
+                let keyed = self.keyed(w, d);
+                self.scratch.push(keyed);
+            }
+        }
+        // Stable: records of one worker at one position keep their order.
+        self.scratch.sort_by_key(|&(e, p, s, _)| (e, p, s));
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for (_, _, _, d) in scratch.drain(..) {
+            self.emit(d)?;
+        }
+        self.scratch = scratch;
+        Ok(())
+    }
+
+    /// The global id put in, and the record's place in the merged order.
+    fn keyed(&mut self, w: usize, mut d: Done) -> (u64, u8, u64, Done) {
+        let global = self
+            .ids
+            .get_mut(w)
+            .and_then(|m| m.remove(&d.local_id))
+            .unwrap_or(d.local_id);
+        d.rec.id = global;
+        let (phase, sub) = match d.order.lingered_from {
+            Some(closed_at) => (0, closed_at),
+            None if d.order.event == u64::MAX => (1, global),
+            None => (1, 0),
+        };
+        (d.order.event, phase, sub, d)
+    }
+
+    /// The end of the capture: each worker's remaining records arrive in
+    /// chunks, each worker's in merged order already; a k-way merge keeps
+    /// one chunk per worker in memory. Returns the workers' capture parts.
+    fn end(&mut self, from: &[mpsc::Receiver<FromWorker>]) -> io::Result<Vec<CaptureInfo>> {
+        let n = from.len();
+        let mut heads: Vec<std::collections::VecDeque<(u64, u8, u64, Done)>> =
+            (0..n).map(|_| Default::default()).collect();
+        let mut ended = vec![false; n];
+        let mut captures = Vec::new();
+        loop {
+            for (w, r) in from.iter().enumerate() {
+                while heads[w].is_empty() && !ended[w] {
+                    let msg = r
+                        .recv()
+                        .map_err(|_| io::Error::other("analysis worker stopped"))?;
+                    for d in msg.done {
+                        let keyed = self.keyed(w, d);
+                        heads[w].push_back(keyed);
+                    }
+                    if let Some(c) = msg.capture {
+                        captures.push(c);
+                        ended[w] = true;
+                    }
+                }
+            }
+            let next = heads
+                .iter()
+                .enumerate()
+                .filter_map(|(w, h)| h.front().map(|&(e, p, s, _)| ((e, p, s), w)))
+                .min();
+            let Some((_, w)) = next else {
+                return Ok(captures);
+            };
+            if let Some((_, _, _, d)) = heads[w].pop_front() {
+                self.emit(d)?;
+            }
+        }
+    }
+
+    fn emit(&mut self, mut d: Done) -> io::Result<()> {
+        {
+            // `refine` reads what earlier connections did, so it runs here,
+            // in order; a line serialized before it changed anything is
+            // serialized again.
+            let reason = d.rec.close.reason;
+            self.aggregator.refine(&mut d.rec);
+            if d.rec.close.reason != reason {
+                d.line = None;
+            }
+            if self.aggregator.add(&d.rec) {
+                match d.line {
+                    Some((line, at)) => self.writer.connection_line_raw(&line, at, d.rec.id)?,
+                    None => self.writer.connection(d.rec)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sum_capture(into: &mut CaptureInfo, c: CaptureInfo) {
+    into.packets += c.packets;
+    into.bytes += c.bytes;
+    into.tcp_packets += c.tcp_packets;
+    into.truncated_packets += c.truncated_packets;
+    into.first_ts = match (into.first_ts, c.first_ts) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    into.last_ts = match (into.last_ts, c.last_ts) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    for (k, v) in c.link_types {
+        *into.link_types.entry(k).or_insert(0) += v;
+    }
+    for (k, v) in c.skipped {
+        *into.skipped.entry(k).or_insert(0) += v;
+    }
+    for (k, v) in c.limits_hit {
+        *into.limits_hit.entry(k).or_insert(0) += v;
+    }
+}
+
+/// [`crate::analyze_files`] with `cfg.threads` workers.
+pub(crate) fn analyze_files<W: Write>(
+    paths: &[String],
+    cfg: Config,
+    writer: report::ReportWriter<W>,
+    filter: &mut dyn FnMut(&capture::Frame<'_>) -> Result<bool, String>,
+) -> io::Result<RunOutcome> {
+    let n = cfg.threads.clamp(1, 256);
+    let mut wcfg = cfg.clone();
+    wcfg.tcp.max_connections = cfg.tcp.max_connections.div_ceil(n).max(1);
+    wcfg.tcp.max_buffer_total = cfg.tcp.max_buffer_total.div_ceil(n);
+    let ndjson = writer.ndjson_detail();
+    let mut merge = Merge {
+        ids: vec![HashMap::new(); n],
+        next_id: 1,
+        aggregator: report::Aggregator::with_filter(cfg.filter.clone()),
+        writer,
+        scratch: Vec::new(),
+    };
+    let mut outcome = RunOutcome::default();
+    let mut files = Vec::new();
+    let mut captures: Vec<CaptureInfo> = Vec::new();
+    std::thread::scope(|s| -> io::Result<()> {
+        let mut to = Vec::with_capacity(n);
+        let mut from = Vec::with_capacity(n);
+        for me in 0..n {
+            let (tx, rx) = mpsc::sync_channel::<ToWorker>(PIPELINE_DEPTH);
+            // Room for every result the reader can leave unreceived
+            // (PIPELINE_DEPTH + 1), so a worker blocks on it only in the
+            // end phase, when the reader does nothing but receive.
+            let (rtx, rrx) = mpsc::sync_channel::<FromWorker>(PIPELINE_DEPTH + 2);
+            let c = wcfg.clone();
+            s.spawn(move || worker(me as u32, c, ndjson, rx, rtx));
+            to.push(tx);
+            from.push(rrx);
+        }
+        let recv_all = |from: &[mpsc::Receiver<FromWorker>]| -> io::Result<Vec<FromWorker>> {
+            from.iter()
+                .map(|r| {
+                    r.recv()
+                        .map_err(|_| io::Error::other("analysis worker stopped"))
+                })
+                .collect()
+        };
+        let mut in_flight = 0usize;
+        let mut pool: Vec<Arc<Batch>> = Vec::new();
+        let mut events = 0u64;
+        let mut batch = Batch::default();
+        let send = |batch: &mut Batch,
+                    pool: &mut Vec<Arc<Batch>>,
+                    in_flight: &mut usize,
+                    merge: &mut Merge<W>|
+         -> io::Result<()> {
+            if batch.frames.is_empty() {
+                return Ok(());
+            }
+            let fresh = pool
+                .iter()
+                .position(|b| Arc::strong_count(b) == 1)
+                .and_then(|i| Arc::into_inner(pool.swap_remove(i)))
+                .unwrap_or_default();
+            let full = Arc::new(std::mem::replace(batch, fresh));
+            batch.data.clear();
+            batch.frames.clear();
+            for t in &to {
+                t.send(ToWorker::Batch(Arc::clone(&full)))
+                    .map_err(|_| io::Error::other("analysis worker stopped"))?;
+            }
+            pool.push(full);
+            *in_flight += 1;
+            if *in_flight > PIPELINE_DEPTH {
+                merge.batch(recv_all(&from)?)?;
+                *in_flight -= 1;
+            }
+            Ok(())
+        };
+        files = crate::analyzer::read_files(
+            paths,
+            cfg.progress.as_ref(),
+            filter,
+            &mut outcome,
+            &mut |frame| {
+                if batch.frames.is_empty() {
+                    batch.first_event = events;
+                }
+                events += 1;
+                let start = batch.data.len();
+                batch.data.extend_from_slice(frame.data);
+                batch.frames.push(FrameMeta {
+                    ts: frame.ts,
+                    orig_len: frame.orig_len,
+                    link: frame.link,
+                    start,
+                    len: frame.data.len(),
+                    shard: shard_of(frame, n),
+                });
+                if batch.frames.len() >= BATCH_FRAMES || batch.data.len() >= BATCH_BYTES {
+                    send(&mut batch, &mut pool, &mut in_flight, &mut merge)?;
+                }
+                Ok(())
+            },
+        )?;
+        send(&mut batch, &mut pool, &mut in_flight, &mut merge)?;
+        for t in &to {
+            t.send(ToWorker::End)
+                .map_err(|_| io::Error::other("analysis worker stopped"))?;
+        }
+        while in_flight > 0 {
+            merge.batch(recv_all(&from)?)?;
+            in_flight -= 1;
+        }
+        captures = merge.end(&from)?;
+        Ok(())
+    })?;
+    let mut capture = CaptureInfo::default();
+    for c in captures {
+        sum_capture(&mut capture, c);
+    }
+    capture.files = files;
+    let (servers, summary) = merge.aggregator.finish();
+    merge.writer.finish(capture, servers, summary)?;
+    Ok(outcome)
+}

@@ -1,0 +1,271 @@
+//! `--threads N` writes the same bytes as one thread: on every testdata
+//! capture, in NDJSON and JSON, with the default linger and with lingers
+//! short enough that closed connections expire between other connections'
+//! packets (the hardest ordering to reproduce), and on all captures read as
+//! one (timestamps jumping back and forth, many connections).
+
+use keepwatch::report::{ExchangeDetail, Format, ReportWriter, WriterOptions};
+use keepwatch::Config;
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn captures() -> Vec<String> {
+    let mut v = Vec::new();
+    for dir in ["testdata", "testdata/linktypes", "tests/capture_data"] {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p: PathBuf = e.path();
+            let n = p.to_string_lossy().into_owned();
+            if p.is_file()
+                && (n.ends_with(".pcap")
+                    || n.ends_with(".pcapng")
+                    || n.ends_with(".pcap.gz")
+                    || n.ends_with(".pcapng.gz"))
+            {
+                v.push(n);
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+fn run(paths: &[String], threads: usize, linger: Option<Duration>, format: Format) -> Vec<u8> {
+    run_with(paths, threads, linger, format, ExchangeDetail::All)
+}
+
+fn run_with(
+    paths: &[String],
+    threads: usize,
+    linger: Option<Duration>,
+    format: Format,
+    exchanges: ExchangeDetail,
+) -> Vec<u8> {
+    let mut cfg = Config {
+        threads,
+        ..Config::default()
+    };
+    if let Some(l) = linger {
+        cfg.tcp.close_linger = l;
+    }
+    let mut out = Vec::new();
+    let opts = WriterOptions {
+        exchanges,
+        ..WriterOptions::default()
+    };
+    let w = ReportWriter::new(&mut out, format, opts);
+    keepwatch::analyze_files(paths, cfg, w).expect("writing to memory");
+    out
+}
+
+fn assert_same(paths: &[String], linger: Option<Duration>, format: Format) {
+    let one = run(paths, 1, linger, format);
+    for threads in [2, 3, 5] {
+        let many = run(paths, threads, linger, format);
+        if many != one {
+            let a = String::from_utf8_lossy(&one);
+            let b = String::from_utf8_lossy(&many);
+            let line = a
+                .lines()
+                .zip(b.lines())
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
+            panic!(
+                "{paths:?} linger {linger:?} {format:?}: --threads {threads} differs from one thread at line {line}:\n  1: {}\n  {threads}: {}",
+                a.lines().nth(line).unwrap_or(""),
+                b.lines().nth(line).unwrap_or("")
+            );
+        }
+    }
+}
+
+#[test]
+fn every_capture_is_identical_across_thread_counts() {
+    let caps = captures();
+    assert!(caps.len() >= 20, "found only {caps:?}");
+    let mut with_records = 0;
+    for c in &caps {
+        let paths = std::slice::from_ref(c);
+        assert_same(paths, None, Format::Ndjson);
+        assert_same(paths, None, Format::Json);
+        assert_same(paths, Some(Duration::ZERO), Format::Ndjson);
+        assert_same(paths, Some(Duration::from_millis(1)), Format::Ndjson);
+        let out = run(paths, 1, None, Format::Ndjson);
+        if String::from_utf8_lossy(&out).contains("\"type\":\"connection\"") {
+            with_records += 1;
+        }
+    }
+    // The test means something only if captures produce connections.
+    assert!(
+        with_records >= 20,
+        "{with_records} captures with connections"
+    );
+}
+
+#[test]
+fn all_captures_read_as_one_are_identical_across_thread_counts() {
+    let caps = captures();
+    for linger in [None, Some(Duration::ZERO), Some(Duration::from_millis(5))] {
+        assert_same(&caps, linger, Format::Ndjson);
+    }
+    // Renumbering is exercised: the one-capture run has many connections.
+    let out = String::from_utf8(run(&caps, 2, None, Format::Ndjson)).unwrap();
+    let n = out
+        .lines()
+        .filter(|l| l.contains("\"type\":\"connection\""))
+        .count();
+    assert!(n > 100, "only {n} connections");
+}
+
+#[test]
+fn every_exchange_detail_is_identical_across_thread_counts() {
+    // Worker threads serialize NDJSON lines themselves: the exchange
+    // detail must be applied there as the writer does.
+    let caps = captures();
+    for detail in [
+        ExchangeDetail::None,
+        ExchangeDetail::Summary,
+        ExchangeDetail::All,
+    ] {
+        let one = run_with(&caps, 1, None, Format::Ndjson, detail);
+        let two = run_with(&caps, 2, None, Format::Ndjson, detail);
+        assert!(one == two, "{detail:?} differs");
+    }
+    let none = run_with(&caps, 2, None, Format::Ndjson, ExchangeDetail::None);
+    let all = run_with(&caps, 2, None, Format::Ndjson, ExchangeDetail::All);
+    assert!(none.len() < all.len());
+}
+
+#[test]
+fn a_missing_file_is_reported_the_same() {
+    let mut caps = captures();
+    caps.truncate(3);
+    caps.insert(1, "testdata/does-not-exist.pcap".into());
+    assert_same(&caps, None, Format::Ndjson);
+}
+
+/// Ethernet/IPv4/TCP frame.
+fn frame(c: u8, to_server: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let (client, server) = ([10, 0, 0, c], [192, 0, 2, 10]);
+    let (src, dst, sport, dport) = if to_server {
+        (client, server, 40_000 + c as u16, 80u16)
+    } else {
+        (server, client, 80, 40_000 + c as u16)
+    };
+    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0];
+    f.extend_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(&ack.to_be_bytes());
+    f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Connections the server closes with `Connection: close` after two
+/// exchanges each (nginx's `keepalive_requests`): from the second on, the
+/// report's `refine` (which depends on earlier connections) says
+/// `max_requests`.
+fn max_requests_capture() -> String {
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const FIN: u8 = 0x01;
+    const PSH: u8 = 0x08;
+    let mut frames = Vec::new();
+    for c in 1..=6u8 {
+        let (mut cs, mut ss) = (1000u32 * c as u32, 9_000_000u32 * c as u32);
+        frames.push(frame(c, true, cs, 0, SYN, b""));
+        cs += 1;
+        frames.push(frame(c, false, ss, cs, SYN | ACK, b""));
+        ss += 1;
+        frames.push(frame(c, true, cs, ss, ACK, b""));
+        for last in [false, true] {
+            let req: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+            frames.push(frame(c, true, cs, ss, PSH | ACK, req));
+            cs += req.len() as u32;
+            let resp: &[u8] = if last {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+            };
+            let flags = if last { PSH | ACK | FIN } else { PSH | ACK };
+            frames.push(frame(c, false, ss, cs, flags, resp));
+            ss += resp.len() as u32 + last as u32;
+            frames.push(frame(c, true, cs, ss, ACK, b""));
+        }
+        frames.push(frame(c, true, cs, ss, FIN | ACK, b""));
+        cs += 1;
+        frames.push(frame(c, false, ss, cs, ACK, b""));
+    }
+    let mut p: Vec<u8> = Vec::new();
+    for w in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 1] {
+        p.extend_from_slice(&w.to_le_bytes());
+    }
+    for (i, f) in frames.iter().enumerate() {
+        p.extend_from_slice(&(1_700_000_000u32).to_le_bytes());
+        p.extend_from_slice(&(1000 * i as u32).to_le_bytes());
+        p.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        p.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        p.extend_from_slice(f);
+    }
+    let path = std::env::temp_dir().join(format!("keepwatch-threads-{}.pcap", std::process::id()));
+    std::fs::write(&path, p).expect("temp file");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn reasons_refined_from_earlier_connections_are_identical_across_thread_counts() {
+    let path = max_requests_capture();
+    let paths = std::slice::from_ref(&path);
+    let out = String::from_utf8(run(paths, 1, None, Format::Ndjson)).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let path = max_requests_capture();
+    let paths = std::slice::from_ref(&path);
+    assert!(out.contains("\"max_requests\""), "{out}");
+    for linger in [None, Some(Duration::ZERO)] {
+        assert_same(paths, linger, Format::Ndjson);
+        for detail in [ExchangeDetail::None, ExchangeDetail::All] {
+            let one = run_with(paths, 1, linger, Format::Ndjson, detail);
+            let two = run_with(paths, 2, linger, Format::Ndjson, detail);
+            assert!(one == two, "{linger:?} {detail:?}");
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn frame_filters_apply_the_same_across_thread_counts() {
+    let caps = captures();
+    let run_filtered = |threads: usize, stop_after: Option<usize>| {
+        let cfg = Config {
+            threads,
+            ..Config::default()
+        };
+        let mut out = Vec::new();
+        let w = ReportWriter::new(&mut out, Format::Ndjson, WriterOptions::default());
+        let mut seen = 0usize;
+        // Drops every third frame; optionally fails like a BPF filter on
+        // an unsupported link type.
+        let mut filter = |_: &keepwatch::capture::Frame<'_>| {
+            seen += 1;
+            if stop_after.is_some_and(|n| seen > n) {
+                return Err("filter gave up".to_string());
+            }
+            Ok(seen % 3 != 0)
+        };
+        let outcome = keepwatch::analyze_files_filtered(&caps, cfg, w, &mut filter).unwrap();
+        (out, outcome.filter_error)
+    };
+    for stop in [None, Some(500)] {
+        let (one, e1) = run_filtered(1, stop);
+        let (two, e2) = run_filtered(2, stop);
+        assert_eq!(e1, e2);
+        assert!(one == two, "filter {stop:?} differs");
+    }
+}
