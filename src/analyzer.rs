@@ -125,6 +125,23 @@ pub struct Analyzer {
     skipped: [u64; SkipReason::ALL.len()],
     aggregator: Aggregator,
     last_ts: Timestamp,
+    /// HTTP limits hit, summed over finished connections, by their name in
+    /// `capture.limits_hit`.
+    http_limits: [(&'static str, u64); 5],
+}
+
+/// Folds one connection's HTTP facts into the per-limit counts.
+fn count_http_limits(counts: &mut [(&'static str, u64); 5], h: &http::HttpFacts) {
+    let hits = [
+        h.errors.head_too_large,
+        h.errors.too_many_headers,
+        h.uris_cut,
+        h.exchanges_dropped,
+        h.errors.pending_overflow,
+    ];
+    for (c, n) in counts.iter_mut().zip(hits) {
+        c.1 = c.1.saturating_add(n);
+    }
 }
 
 impl Analyzer {
@@ -140,6 +157,13 @@ impl Analyzer {
             skipped: [0; SkipReason::ALL.len()],
             aggregator: Aggregator::with_filter(cfg.filter),
             last_ts: Timestamp::ZERO,
+            http_limits: [
+                ("max_head", 0),
+                ("max_headers", 0),
+                ("max_uri_len", 0),
+                ("max_exchanges_kept", 0),
+                ("max_pending_requests", 0),
+            ],
         }
     }
 
@@ -217,6 +241,7 @@ impl Analyzer {
         loop {
             let mut f = self.table.pop_finished()?;
             f.handler.on_end(f.facts.end);
+            count_http_limits(&mut self.http_limits, f.handler.facts());
             let mut rec = report::build_connection(&f.facts, f.handler.facts());
             self.aggregator.refine(&mut rec);
             if self.aggregator.add(&rec) {
@@ -286,6 +311,11 @@ impl Analyzer {
             capture
                 .limits_hit
                 .insert("max_buffer".into(), limits.max_buffer);
+        }
+        for (name, n) in self.http_limits {
+            if n > 0 {
+                capture.limits_hit.insert(name.into(), n);
+            }
         }
         (capture, self.aggregator)
     }

@@ -60,6 +60,16 @@ pub(crate) fn check_line(line: &[u8], complete: bool) -> LineVerdict {
     c.verdict(complete)
 }
 
+/// The index of the byte at which `line` (without its `\n`) can no longer
+/// be any start line, if it comes before the end.
+pub(crate) fn start_line_dies_at(line: &[u8]) -> Option<usize> {
+    let mut c = LineCheck::new();
+    line.iter().position(|&b| {
+        c.feed(&[b]);
+        c.verdict(false) == LineVerdict::No
+    })
+}
+
 /// The start-line check as an automaton fed a byte at a time, so a line
 /// that arrives in many pieces is checked in linear time. Three machines
 /// run side by side: request line, status line, HTTP/2 preface line. A
@@ -132,6 +142,12 @@ impl LineCheck {
         }
     }
 
+    /// The bytes fed can no longer be the start of a status line (the
+    /// rule of [`status_line_dies_at`], kept incrementally).
+    pub fn status_line_dead(&self) -> bool {
+        self.resp == Resp::Dead || (self.cr && !matches!(self.resp, Resp::Status(3) | Resp::Reason))
+    }
+
     pub fn verdict(&self, complete: bool) -> LineVerdict {
         let resp_ok = matches!(self.resp, Resp::Status(3) | Resp::Reason);
         let h2_ok = self.h2 == Some(H2_PREFACE_LINE.len() as u8);
@@ -156,6 +172,33 @@ impl LineCheck {
             || !matches!(self.resp, Resp::Prefix(_) | Resp::Dead);
         LineVerdict::Maybe { strong }
     }
+}
+
+/// Where `line` (without its `\n`) stops being a possible status line:
+/// the index of the byte that rules it out, if one does. A response
+/// direction resumes its search for `HTTP/1.` at that byte, so a status
+/// line right behind a broken one is found however the stream was cut.
+pub(crate) fn status_line_dies_at(line: &[u8]) -> Option<usize> {
+    let mut s = Resp::Prefix(0);
+    let mut cr = false;
+    for (i, &b) in line.iter().enumerate() {
+        if cr {
+            return Some(i);
+        }
+        if b == b'\r' {
+            // Only the end of a status line may come next.
+            if !matches!(s, Resp::Status(3) | Resp::Reason) {
+                return Some(i);
+            }
+            cr = true;
+            continue;
+        }
+        s = step_resp(s, b);
+        if s == Resp::Dead {
+            return Some(i);
+        }
+    }
+    None
 }
 
 fn step_req(s: Req, b: u8) -> Req {

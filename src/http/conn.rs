@@ -10,7 +10,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::chunked::Chunked;
-use super::classify::{check_line, tls_verdict, LineCheck, LineVerdict, HTTP1_PREFIX};
+use super::classify::{
+    check_line, start_line_dies_at, status_line_dies_at, tls_verdict, LineCheck, LineVerdict,
+    HTTP1_PREFIX,
+};
 use super::facts::*;
 use super::framing::{plan_body, BodyPlan, FramingError, MethodKind, Role};
 use super::head::{
@@ -339,6 +342,19 @@ impl HttpConn {
             self.dirs[d].push_buf(added, max);
             let line_part = added.strip_suffix(b"\n").unwrap_or(added);
             self.dirs[d].line_chk.feed(line_part);
+            if d == TO_CLIENT && self.dirs[d].line_chk.status_line_dead() {
+                // Drop the candidate at the byte that rules it out and
+                // search on from that byte, as the in-place check below
+                // does (the byte is in `added`: the candidate was alive).
+                let buf = &self.dirs[d].buf;
+                let line = buf.strip_suffix(b"\n").unwrap_or(buf);
+                if let Some(k) = status_line_dies_at(line) {
+                    let give_back = buf.len().saturating_sub(k);
+                    self.dirs[d].buf.clear();
+                    self.skipped(k, pickup);
+                    return take.saturating_sub(give_back);
+                }
+            }
             let buf = &self.dirs[d].buf;
             let cand = Candidate {
                 verdict: self.dirs[d].line_chk.verdict(complete),
@@ -399,6 +415,14 @@ impl HttpConn {
             None => rest.get(..rest.len().min(max)),
         }
         .unwrap_or_default();
+        if d == TO_CLIENT {
+            // `rest` starts with `HTTP/1.`: skip to the byte that rules the
+            // line out, if one does.
+            if let Some(k) = status_line_dies_at(line).filter(|&k| k > 0) {
+                self.skipped(k, pickup);
+                return k;
+            }
+        }
         let verdict = check_line(line, nl.is_some());
         if verdict == Self::wanted(d) {
             // A start line longer than a head may be is accepted too: the
@@ -518,9 +542,14 @@ impl HttpConn {
                 }
                 _ => {
                     // Not a start line where a message must start: fail
-                    // fast instead of buffering up to the limit.
-                    let used = nl.map_or(window.len(), |i| i + 1);
-                    self.head_failed(d, ts, HeadFailure::Malformed, used, nl.is_some());
+                    // fast instead of buffering up to the limit, at the
+                    // byte that rules it out (as when the bytes come one
+                    // at a time), or at the end of the line.
+                    let (used, line_start) = match start_line_dies_at(first) {
+                        Some(i) => (i + 1, false),
+                        None => (nl.map_or(window.len(), |i| i + 1), nl.is_some()),
+                    };
+                    self.head_failed(d, ts, HeadFailure::Malformed, used, line_start);
                     return k + used;
                 }
             }
@@ -571,7 +600,23 @@ impl HttpConn {
                         self.head_failed(d, ts, HeadFailure::TooLarge, len, false);
                     }
                 }
-                _ => self.head_failed(d, ts, HeadFailure::Malformed, len, nl.is_some()),
+                _ => match start_line_dies_at(
+                    self.dirs[d]
+                        .buf
+                        .strip_suffix(b"\n")
+                        .unwrap_or(&self.dirs[d].buf),
+                ) {
+                    // Fail at the byte that rules the line out, as the
+                    // in-place check does, and hand the rest back (it is
+                    // in `added`: the line was alive before it).
+                    Some(i) => {
+                        let rest = len.saturating_sub(i + 1);
+                        self.dirs[d].buf.clear();
+                        self.head_failed(d, ts, HeadFailure::Malformed, i + 1, false);
+                        return take.saturating_sub(rest);
+                    }
+                    None => self.head_failed(d, ts, HeadFailure::Malformed, len, nl.is_some()),
+                },
             }
             return take;
         }
@@ -710,6 +755,9 @@ impl HttpConn {
             StartLine::Request { method, uri } => (method, uri),
             StartLine::Response { .. } => (String::new(), String::new()),
         };
+        if info.uri_cut {
+            self.facts.uris_cut = self.facts.uris_cut.saturating_add(1);
+        }
         let kind = MethodKind::of(&method);
         let plan = plan_body(Role::Request, &info);
         let ex = Exchange {

@@ -220,4 +220,7 @@ pub struct HttpFacts {
     pub pickup_skipped_bytes: u64,
     /// Bytes carried after the connection became a tunnel (both ways).
     pub tunnel_bytes: u64,
+    /// Request targets longer than `HttpConfig::max_uri_len`, cut in their
+    /// exchange (for `capture.limits_hit.max_uri_len`).
+    pub uris_cut: u64,
 }

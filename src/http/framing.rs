@@ -118,6 +118,7 @@ mod tests {
             transfer_encoding: te,
             expect_continue: false,
             upgrade: None,
+            uri_cut: false,
         }
     }
 

@@ -45,6 +45,8 @@ pub(crate) struct HeadInfo {
     pub expect_continue: bool,
     /// First protocol of `Upgrade`, lower-cased.
     pub upgrade: Option<String>,
+    /// The request target was longer than `max_uri_len` and was cut.
+    pub uri_cut: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +168,9 @@ fn parse_request_in<'b>(
         method: method.to_owned(),
         uri: truncate_str(path, lim.max_uri_len).to_owned(),
     };
-    Ok(head_info(start, minor, req.headers, lim))
+    let mut info = head_info(start, minor, req.headers, lim);
+    info.uri_cut = path.len() > lim.max_uri_len;
+    Ok(info)
 }
 
 /// Parses a complete response head.
@@ -231,6 +235,7 @@ fn head_info(
         transfer_encoding: TransferEncoding::Absent,
         expect_continue: false,
         upgrade: None,
+        uri_cut: false,
     };
     for h in headers {
         let name = h.name;

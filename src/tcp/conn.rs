@@ -354,7 +354,9 @@ impl<H: StreamHandler> Conn<H> {
             match self.isn[s] {
                 None => {
                     self.isn[s] = Some(m.seq);
-                    self.bases[s] = Some(m.seq.wrapping_add(1));
+                    // A stream already based mid-stream keeps its base: its
+                    // bytes were handed up by it.
+                    self.bases[s].get_or_insert(m.seq.wrapping_add(1));
                     if f.ack() {
                         self.facts.handshake.syn_ack.get_or_insert(ts);
                     } else {

@@ -338,6 +338,8 @@ impl Reassembler {
         out: &mut Out<'_, H>,
         budget: &mut Budget<'_>,
     ) {
+        // An ACK recorded before the FIN was seen may reach past it.
+        let limit = limit.min(self.fin.unwrap_or(u64::MAX));
         if self.stopped || limit <= self.next {
             return;
         }
@@ -612,6 +614,23 @@ mod tests {
         g.r.peer_acked(5, Timestamp(0));
         g.finish();
         assert_eq!(g.text(), "ab<gap 3>");
+    }
+
+    #[test]
+    fn an_ack_past_a_later_fin_declares_no_gap_beyond_it() {
+        // Found by fuzzing: the ACK came before the FIN, which then put the
+        // end of the stream below the acknowledged offset.
+        let mut g = Rig::new();
+        g.seg(0, b"ab");
+        g.r.peer_acked(100, Timestamp(0));
+        g.fin(2);
+        g.finish();
+        assert_eq!(g.text(), "ab<fin>");
+        let mut g = Rig::new();
+        g.r.peer_acked(100, Timestamp(0));
+        g.fin(0);
+        g.ack(100);
+        assert_eq!(g.text(), "<fin>");
     }
 
     #[test]
