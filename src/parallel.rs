@@ -16,10 +16,9 @@
 //! - a connection starts at one frame, in one worker: sorting the workers'
 //!   starts by event gives the single-threaded ids (sequential by first
 //!   packet), which replace the workers' local ids;
-//! - one table finishes connections at an event in this order: lingering
-//!   ones whose deadline passed, in the order they closed; then the one
-//!   finished by port reuse or eviction in `handle`; at the end of the
-//!   capture the rest by id. [`FinishOrder`] gives each record that
+//! - one table finishes connections at an event only in the worker that
+//!   handled the event's frame (eviction, port reuse, a close or reset), in
+//!   its order; at the end of the capture the rest by id. [`FinishOrder`] gives each record that
 //!   position, and the merge sorts each batch's records by it before the
 //!   one [`Aggregator`](crate::report::Aggregator) and the writer see them.
 //!
@@ -223,7 +222,7 @@ struct Merge<W: Write> {
     next_id: u64,
     aggregator: report::Aggregator,
     writer: report::ReportWriter<W>,
-    scratch: Vec<(u64, u8, u64, Done)>,
+    scratch: Vec<(u64, u64, Done)>,
 }
 
 impl<W: Write> Merge<W> {
@@ -247,9 +246,9 @@ impl<W: Write> Merge<W> {
             }
         }
         // Stable: records of one worker at one position keep their order.
-        self.scratch.sort_by_key(|&(e, p, s, _)| (e, p, s));
+        self.scratch.sort_by_key(|&(e, s, _)| (e, s));
         let mut scratch = std::mem::take(&mut self.scratch);
-        for (_, _, _, d) in scratch.drain(..) {
+        for (_, _, d) in scratch.drain(..) {
             self.emit(d)?;
         }
         self.scratch = scratch;
@@ -257,19 +256,18 @@ impl<W: Write> Merge<W> {
     }
 
     /// The global id put in, and the record's place in the merged order.
-    fn keyed(&mut self, w: usize, mut d: Done) -> (u64, u8, u64, Done) {
+    fn keyed(&mut self, w: usize, mut d: Done) -> (u64, u64, Done) {
         let global = self
             .ids
             .get_mut(w)
             .and_then(|m| m.remove(&d.local_id))
             .unwrap_or(d.local_id);
         d.rec.id = global;
-        let (phase, sub) = match d.order.lingered_from {
-            Some(closed_at) => (0, closed_at),
-            None if d.order.event == u64::MAX => (1, global),
-            None => (1, 0),
-        };
-        (d.order.event, phase, sub, d)
+        // At the end of the capture connections finish by id; within any
+        // other event only the worker that handled its frame finishes
+        // connections, and the stable sort keeps its order.
+        let sub = if d.order.event == u64::MAX { global } else { 0 };
+        (d.order.event, sub, d)
     }
 
     /// The end of the capture: each worker's remaining records arrive in
@@ -277,7 +275,7 @@ impl<W: Write> Merge<W> {
     /// one chunk per worker in memory. Returns the workers' capture parts.
     fn end(&mut self, from: &[mpsc::Receiver<FromWorker>]) -> io::Result<Vec<CaptureInfo>> {
         let n = from.len();
-        let mut heads: Vec<std::collections::VecDeque<(u64, u8, u64, Done)>> =
+        let mut heads: Vec<std::collections::VecDeque<(u64, u64, Done)>> =
             (0..n).map(|_| Default::default()).collect();
         let mut ended = vec![false; n];
         let mut captures = Vec::new();
@@ -300,12 +298,12 @@ impl<W: Write> Merge<W> {
             let next = heads
                 .iter()
                 .enumerate()
-                .filter_map(|(w, h)| h.front().map(|&(e, p, s, _)| ((e, p, s), w)))
+                .filter_map(|(w, h)| h.front().map(|&(e, s, _)| ((e, s), w)))
                 .min();
             let Some((_, w)) = next else {
                 return Ok(captures);
             };
-            if let Some((_, _, _, d)) = heads[w].pop_front() {
+            if let Some((_, _, d)) = heads[w].pop_front() {
                 self.emit(d)?;
             }
         }

@@ -206,8 +206,4 @@ pub struct FinishOrder {
     /// The event that finished it (0-based); `u64::MAX` for
     /// [`FlowTable::finish_all`].
     pub event: u64,
-    /// Reserved for connections finished after a delay (none are now: a
-    /// closed connection is finished at its close). `None` when it was
-    /// finished by port reuse, eviction or the end of the capture.
-    pub lingered_from: Option<u64>,
 }

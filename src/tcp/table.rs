@@ -187,7 +187,12 @@ impl<H: StreamHandler> FlowTable<H> {
             };
             let key = slot.key;
             self.finish_slot(idx, false);
-            if ns > 0 && self.tombs.len() < self.cfg.max_connections {
+            // Both bounded by the connection cap: a 4-tuple reused over and
+            // over within a long linger would otherwise queue without end.
+            if ns > 0
+                && self.tombs.len() < self.cfg.max_connections
+                && self.tomb_queue.len() < self.cfg.max_connections
+            {
                 self.tombs.insert(key, tomb);
                 self.tomb_queue.push_back((deadline, key));
             }
@@ -382,7 +387,6 @@ impl<H: StreamHandler> FlowTable<H> {
             handler: slot.conn.handler,
             order: FinishOrder {
                 event: self.current_event,
-                lingered_from: None,
             },
         });
     }
