@@ -437,7 +437,7 @@ pub fn analyze_files_filtered<W: std::io::Write>(
         progress.as_ref(),
         filter,
         &mut outcome,
-        &mut |frame| session.process(frame).map(drop),
+        &mut |frame, _| session.process(frame).map(drop),
     )?;
     session.capture_mut().files.extend(files);
     session.finish()?;
@@ -448,15 +448,15 @@ pub fn analyze_files_filtered<W: std::io::Write>(
 /// filter accepts to `on_frame`; shared by the single- and multi-threaded
 /// runs. A read problem ends the file it occurs in (it goes to `outcome`
 /// and to the file's [`report::FileInfo`]); a filter error ends the run.
+/// `on_frame` also gets the mapping the frame lies in, for a mapped file.
 /// Only an error from `on_frame` (the output) is returned as `Err`.
 pub(crate) fn read_files(
     paths: &[String],
     progress: Option<&ProgressHook>,
     filter: &mut dyn FnMut(&Frame<'_>) -> Result<bool, String>,
     outcome: &mut RunOutcome,
-    on_frame: &mut dyn FnMut(&Frame<'_>) -> std::io::Result<()>,
+    on_frame: &mut dyn FnMut(&Frame<'_>, Option<&crate::capture::Window>) -> std::io::Result<()>,
 ) -> std::io::Result<Vec<report::FileInfo>> {
-    use crate::capture::FrameSource;
     let mut files = Vec::with_capacity(paths.len());
     for (index, path) in paths.iter().enumerate() {
         if outcome.filter_error.is_some() {
@@ -477,11 +477,11 @@ pub(crate) fn read_files(
                 let mut ticker = ProgressTicker::new(progress, index, path);
                 loop {
                     ticker.tick(reader.offset());
-                    match reader.next_frame() {
-                        Ok(Some(frame)) => match filter(&frame) {
+                    match reader.next_frame_mapped() {
+                        Ok(Some((frame, window))) => match filter(&frame) {
                             Ok(true) => {
                                 info.packets += 1;
-                                on_frame(&frame)?;
+                                on_frame(&frame, window)?;
                             }
                             Ok(false) => {}
                             Err(reason) => {

@@ -22,7 +22,7 @@
 //! [`Analyzer`] ties them together: frames in, records out. Nothing in the
 //! engine reads the wall clock, prints, or exits the process.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod analyzer;
 pub mod capture;

@@ -4,8 +4,9 @@
 //! The calling thread reads frames, decodes each once to find its shard (a
 //! symmetric hash of the tag and the unordered endpoint pair, so both
 //! directions of a connection go to the same worker; frames that do not
-//! decode go to worker 0) and copies them into batches that every worker
-//! receives. Each worker runs its own [`Analyzer`] over the frames of its
+//! decode go to worker 0) and puts them into batches that every worker
+//! receives: as offsets into the shared mapping of the file when it is
+//! mapped, copied when it is a stream. Each worker runs its own [`Analyzer`] over the frames of its
 //! shard and only lets capture time advance on the others, so closed
 //! connections stop lingering at exactly the frame where one analyzer would
 //! have finished them.
@@ -31,7 +32,7 @@
 //! the merge keeps one id per open connection per worker.
 
 use crate::analyzer::{Analyzer, Config, RunOutcome};
-use crate::capture::{self, LinkType};
+use crate::capture::{self, LinkType, Window};
 use crate::decode;
 use crate::report::{self, CaptureInfo, ConnectionRecord, ExchangeDetail};
 use crate::tcp::FinishOrder;
@@ -44,8 +45,10 @@ use std::sync::Arc;
 
 /// Frames per batch handed to the workers.
 pub const BATCH_FRAMES: usize = 8192;
-/// Captured bytes per batch (a batch is sent when either is reached).
-pub const BATCH_BYTES: usize = 4 << 20;
+/// Captured bytes per batch (a batch is sent when either is reached). Also
+/// bounds the mapped file kept alive by batches in flight (about
+/// `(PIPELINE_DEPTH + 1) * BATCH_BYTES` plus a window).
+pub const BATCH_BYTES: usize = 2 << 20;
 /// Batches read ahead of the merge.
 pub const PIPELINE_DEPTH: usize = 4;
 /// Records per message when the workers finish the connections still open
@@ -57,17 +60,81 @@ struct FrameMeta {
     ts: Timestamp,
     orig_len: u32,
     link: LinkType,
+    /// Index in `Batch::windows` of the mapping holding the frame, or
+    /// [`COPIED`] when its bytes are in `Batch::data`.
+    window: u32,
     start: usize,
     len: usize,
     shard: u32,
 }
 
+/// [`FrameMeta::window`] of a frame copied into the batch.
+const COPIED: u32 = u32::MAX;
+
 #[derive(Default)]
 struct Batch {
     /// Global number of the first frame.
     first_event: u64,
+    /// Frames of streams (pipes, gzip) copied here; frames of mapped files
+    /// stay in their mapping.
     data: Vec<u8>,
+    windows: Vec<Window>,
+    /// Bytes of the frames, copied or not: bounds how much of the file a
+    /// batch keeps mapped.
+    bytes: usize,
     frames: Vec<FrameMeta>,
+}
+
+impl Batch {
+    fn frame(&self, m: &FrameMeta) -> Option<&[u8]> {
+        let end = m.start.checked_add(m.len)?;
+        if m.window == COPIED {
+            self.data.get(m.start..end)
+        } else {
+            self.windows.get(m.window as usize)?.get(m.start..end)
+        }
+    }
+
+    /// Adds a frame: by reference when it lies in `window`, else copied.
+    fn push(&mut self, frame: &capture::Frame<'_>, window: Option<&Window>, shard: u32) {
+        let len = frame.data.len();
+        // Where the frame lies in its mapping, from the addresses: the
+        // reader hands out slices of the window it names.
+        let mapped = window.and_then(|w| {
+            let start = (frame.data.as_ptr() as usize).checked_sub(w.as_ptr() as usize)?;
+            (start.checked_add(len)? <= w.len()).then_some((w, start))
+        });
+        let (index, start) = match mapped {
+            Some((w, start)) => {
+                if !self.windows.last().is_some_and(|l| l.same(w)) {
+                    self.windows.push(w.clone());
+                }
+                (self.windows.len() as u32 - 1, start)
+            }
+            None => {
+                let start = self.data.len();
+                self.data.extend_from_slice(frame.data);
+                (COPIED, start)
+            }
+        };
+        self.bytes += len;
+        self.frames.push(FrameMeta {
+            ts: frame.ts,
+            orig_len: frame.orig_len,
+            link: frame.link,
+            window: index,
+            start,
+            len,
+            shard,
+        });
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.windows.clear();
+        self.frames.clear();
+        self.bytes = 0;
+    }
 }
 
 enum ToWorker {
@@ -163,7 +230,7 @@ fn worker(
                 for (i, m) in b.frames.iter().enumerate() {
                     let event = b.first_event + i as u64;
                     if m.shard == me {
-                        let Some(data) = b.data.get(m.start..m.start + m.len) else {
+                        let Some(data) = b.frame(m) else {
                             continue;
                         };
                         let frame = capture::Frame {
@@ -411,14 +478,19 @@ pub(crate) fn analyze_files<W: Write>(
             if batch.frames.is_empty() {
                 return Ok(());
             }
+            // Done batches give their mappings back at once, not when reused.
+            for b in pool.iter_mut() {
+                if let Some(b) = Arc::get_mut(b) {
+                    b.windows.clear();
+                }
+            }
             let fresh = pool
                 .iter()
                 .position(|b| Arc::strong_count(b) == 1)
                 .and_then(|i| Arc::into_inner(pool.swap_remove(i)))
                 .unwrap_or_default();
             let full = Arc::new(std::mem::replace(batch, fresh));
-            batch.data.clear();
-            batch.frames.clear();
+            batch.clear();
             for t in &to {
                 t.send(ToWorker::Batch(Arc::clone(&full)))
                     .map_err(|_| io::Error::other("analysis worker stopped"))?;
@@ -436,22 +508,13 @@ pub(crate) fn analyze_files<W: Write>(
             cfg.progress.as_ref(),
             filter,
             &mut outcome,
-            &mut |frame| {
+            &mut |frame, window| {
                 if batch.frames.is_empty() {
                     batch.first_event = events;
                 }
                 events += 1;
-                let start = batch.data.len();
-                batch.data.extend_from_slice(frame.data);
-                batch.frames.push(FrameMeta {
-                    ts: frame.ts,
-                    orig_len: frame.orig_len,
-                    link: frame.link,
-                    start,
-                    len: frame.data.len(),
-                    shard: shard_of(frame, n),
-                });
-                if batch.frames.len() >= BATCH_FRAMES || batch.data.len() >= BATCH_BYTES {
+                batch.push(frame, window, shard_of(frame, n));
+                if batch.frames.len() >= BATCH_FRAMES || batch.bytes >= BATCH_BYTES {
                     send(&mut batch, &mut pool, &mut in_flight, &mut merge)?;
                 }
                 Ok(())

@@ -204,7 +204,7 @@ fn large_unknown_block_is_streamed_past_not_buffered() {
     let f = r.next_frame().unwrap().unwrap();
     assert_eq!(f.data, payload(1, 100).as_slice());
     assert!(matches!(r.next_frame(), Ok(None)));
-    assert!(r.buffer_bytes() < 4096, "buffer {} bytes", r.buffer_bytes());
+    assert_eq!(r.buffer_bytes(), keepwatch::capture::READ_AHEAD_BYTES);
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn buffer_does_not_grow_with_the_number_of_packets() {
         n += 1;
     }
     assert_eq!(n, 10_000);
-    assert_eq!(r.buffer_bytes(), 99);
+    assert_eq!(r.buffer_bytes(), keepwatch::capture::READ_AHEAD_BYTES);
 }
 
 #[test]
@@ -295,4 +295,64 @@ fn negative_tsoffset_and_huge_timestamps_do_not_overflow() {
     assert_eq!(err, None);
     assert_eq!(frames[0].ts, i64::MAX);
     assert_eq!(frames[1].ts, -1_000_000_000 * S);
+}
+
+#[test]
+fn records_straddling_map_windows_are_read_whole() {
+    // Enough records of awkward sizes that several cross each window
+    // boundary, one of the largest allowed size among them.
+    let window = keepwatch::capture::MAP_WINDOW_BYTES;
+    let mut b = Pcap::new(false, false, 0, 1);
+    let mut i = 0u32;
+    while b.bytes.len() < 3 * window {
+        let len = if i == 7 {
+            keepwatch::capture::MAX_RECORD_BYTES as usize
+        } else {
+            1 + (i as usize * 7919) % 9000
+        };
+        b = b.record(i, 0, &payload(i as u8, len), len as u32);
+        i += 1;
+    }
+    let crossing = b
+        .records
+        .iter()
+        .filter(|(s, e)| s / window != (e - 1) / window)
+        .count();
+    assert!(crossing >= 2, "{crossing} records cross a window boundary");
+    let path = capture_support::temp_file(&b.bytes);
+    let mut r = keepwatch::capture::open(&path).unwrap();
+    assert!(r.is_mapped());
+    let mut n = 0u32;
+    while let Some(f) = r.next_frame().unwrap() {
+        let len = b.records[n as usize].1 - b.records[n as usize].0 - 16;
+        assert_eq!(f.data, payload(n as u8, len).as_slice(), "record {n}");
+        n += 1;
+    }
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(n, i);
+}
+
+#[test]
+fn unknown_blocks_larger_than_a_window_are_skipped_in_a_mapped_file() {
+    let window = keepwatch::capture::MAP_WINDOW_BYTES;
+    let bytes = PcapNg::new()
+        .section(false)
+        .interface(1, 0, &[])
+        .epb(0, 1, &payload(1, 100), 100)
+        .block(0x4000_0BAD, &vec![0x55; window + 4096])
+        .epb(0, 2, &payload(2, 100), 100)
+        .bytes;
+    let (frames, err) = read_all("t.pcapng", bytes);
+    assert!(err.is_none());
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[1].data, payload(2, 100));
+}
+
+#[test]
+fn gzip_files_and_pipes_are_streamed_regular_files_mapped() {
+    let path = capture_support::temp_file(&gzip(&pcap_sample(false, false)));
+    assert!(!keepwatch::capture::open(&path).unwrap().is_mapped());
+    std::fs::write(&path, pcap_sample(false, false)).unwrap();
+    assert!(keepwatch::capture::open(&path).unwrap().is_mapped());
+    let _ = std::fs::remove_file(&path);
 }

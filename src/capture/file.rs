@@ -16,7 +16,7 @@
 use super::input::{Input, Problem};
 use super::pcap::{self, Pcap};
 use super::pcapng::PcapNg;
-use super::{CaptureError, CaptureErrorKind, Frame, FrameSource};
+use super::{CaptureError, CaptureErrorKind, Frame, FrameSource, Window};
 use flate2::read::MultiGzDecoder;
 use std::io::{self, Read};
 
@@ -51,9 +51,6 @@ pub struct FileReader {
     format: FileFormat,
     gzip: bool,
     input: Input,
-    /// The one packet buffer; grows to the largest record read, never
-    /// shrinks, so steady-state reading allocates nothing.
-    buf: Vec<u8>,
     parser: Parser,
     done: bool,
 }
@@ -86,8 +83,22 @@ impl FileReader {
         } else {
             (head, raw)
         };
-        let mut input = Input::new(stream);
-        let magic: Option<[u8; MAGIC_BYTES]> = head.as_slice().try_into().ok();
+        Self::with_input(name, Input::new(stream), &head, gzip)
+    }
+
+    /// The reader over `input`, whose first bytes are `head`.
+    fn with_input(
+        name: &str,
+        mut input: Input,
+        head: &[u8],
+        gzip: bool,
+    ) -> Result<Self, CaptureError> {
+        let err = |(offset, kind): Problem| CaptureError {
+            path: name.to_string(),
+            offset,
+            kind,
+        };
+        let magic: Option<[u8; MAGIC_BYTES]> = head.try_into().ok();
         let (format, parser) = match magic {
             Some(m) if m == PCAPNG_MAGIC => (FileFormat::PcapNg, Parser::PcapNg(PcapNg::new())),
             Some(m) if pcap::magic(m).is_some() => (
@@ -95,7 +106,12 @@ impl FileReader {
                 Parser::Pcap(Pcap::read_header(&mut input).map_err(err)?),
             ),
             _ => {
-                return Err(err((0, CaptureErrorKind::NotACapture { first: head })));
+                return Err(err((
+                    0,
+                    CaptureErrorKind::NotACapture {
+                        first: head.to_vec(),
+                    },
+                )));
             }
         };
         Ok(FileReader {
@@ -103,10 +119,26 @@ impl FileReader {
             format,
             gzip,
             input,
-            buf: Vec::new(),
             parser,
             done: false,
         })
+    }
+
+    /// A regular file of `len` bytes, read through memory mappings; gzip
+    /// files, and files that cannot be mapped, are read as streams.
+    fn from_file(name: &str, file: std::fs::File, len: u64) -> Result<Self, CaptureError> {
+        let Ok(dup) = file.try_clone() else {
+            return Self::from_reader(name, file);
+        };
+        let mut input = Input::mapped(dup, len);
+        let head = match input.peek(MAGIC_BYTES) {
+            Ok(h) => h.to_vec(),
+            Err(_) => return Self::from_reader(name, file),
+        };
+        if head.starts_with(&GZIP_MAGIC) {
+            return Self::from_reader(name, file);
+        }
+        Self::with_input(name, input, &head, false)
     }
 
     pub fn path(&self) -> &str {
@@ -122,10 +154,67 @@ impl FileReader {
     pub fn offset(&self) -> u64 {
         self.input.pos()
     }
-    /// Size of the packet buffer: the largest record or block read whole so
-    /// far, whatever the file size (for tests and diagnostics).
+    /// Size of the read buffer: [`READ_AHEAD_BYTES`](super::READ_AHEAD_BYTES),
+    /// or the largest record or block read whole if larger, whatever the
+    /// file size; 0 for a mapped file (for tests and diagnostics).
     pub fn buffer_bytes(&self) -> usize {
-        self.buf.len()
+        self.input.buffer_bytes()
+    }
+
+    /// True when the file is read through memory mappings.
+    pub fn is_mapped(&self) -> bool {
+        self.input.is_mapped()
+    }
+
+    /// [`FrameSource::next_frame`], with the mapping the frame's bytes lie
+    /// in when the file is mapped: `--threads` hands workers the mapping
+    /// and offsets into it instead of copying frames.
+    pub fn next_frame_mapped(
+        &mut self,
+    ) -> Result<Option<(Frame<'_>, Option<&Window>)>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        let next = match &mut self.parser {
+            Parser::Pcap(p) => p.next(&mut self.input),
+            Parser::PcapNg(p) => p.next(&mut self.input),
+        };
+        let problem = match next {
+            Ok(Some(m)) => {
+                let end = m.start.saturating_add(m.caplen as usize);
+                if let Some(data) = self.input.window().get(m.start..end) {
+                    let frame = Frame {
+                        ts: m.ts,
+                        caplen: m.caplen,
+                        // Some writers record a wire length below the
+                        // captured one; downstream relies on orig >= cap.
+                        orig_len: m.orig_len.max(m.caplen),
+                        link: m.link,
+                        data,
+                    };
+                    return Ok(Some((frame, self.input.mapping())));
+                }
+                // Unreachable by construction (the parsers peek whole
+                // records); reported rather than panicking all the same.
+                (
+                    self.input.pos(),
+                    CaptureErrorKind::Corrupt {
+                        what: "internal error: packet outside the read buffer".into(),
+                    },
+                )
+            }
+            Ok(None) => {
+                self.done = true;
+                return Ok(None);
+            }
+            Err(p) => p,
+        };
+        self.done = true;
+        Err(CaptureError {
+            path: self.path.clone(),
+            offset: problem.0,
+            kind: problem.1,
+        })
     }
 }
 
@@ -150,6 +239,14 @@ fn peek(mut r: Box<dyn Read + Send>) -> io::Result<(Vec<u8>, Box<dyn Read + Send
     Ok((head, Box::new(replay)))
 }
 
+/// The size of `f` when it is worth mapping: a regular, non-empty file.
+/// Pipes, devices and files whose size the kernel does not know (`/proc`)
+/// are read as streams.
+fn mappable(f: &std::fs::File) -> Option<u64> {
+    let m = f.metadata().ok()?;
+    (m.is_file() && m.len() > 0).then_some(m.len())
+}
+
 /// Open a capture by path (`-` is standard input), detecting gzip and the
 /// format by magic number.
 pub fn open(path: &str) -> Result<FileReader, CaptureError> {
@@ -157,7 +254,10 @@ pub fn open(path: &str) -> Result<FileReader, CaptureError> {
         return FileReader::from_reader(path, io::stdin());
     }
     match std::fs::File::open(path) {
-        Ok(f) => FileReader::from_reader(path, f),
+        Ok(f) => match mappable(&f) {
+            Some(len) => FileReader::from_file(path, f, len),
+            None => FileReader::from_reader(path, f),
+        },
         Err(e) => Err(CaptureError {
             path: path.to_string(),
             offset: 0,
@@ -170,48 +270,7 @@ pub fn open(path: &str) -> Result<FileReader, CaptureError> {
 
 impl FrameSource for FileReader {
     fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
-        if self.done {
-            return Ok(None);
-        }
-        let next = match &mut self.parser {
-            Parser::Pcap(p) => p.next(&mut self.input, &mut self.buf),
-            Parser::PcapNg(p) => p.next(&mut self.input, &mut self.buf),
-        };
-        let problem = match next {
-            Ok(Some(m)) => {
-                let end = m.start.saturating_add(m.caplen as usize);
-                if let Some(data) = self.buf.get(m.start..end) {
-                    return Ok(Some(Frame {
-                        ts: m.ts,
-                        caplen: m.caplen,
-                        // Some writers record a wire length below the
-                        // captured one; downstream relies on orig >= cap.
-                        orig_len: m.orig_len.max(m.caplen),
-                        link: m.link,
-                        data,
-                    }));
-                }
-                // Unreachable by construction (the parsers size the buffer);
-                // reported rather than panicking all the same.
-                (
-                    self.input.pos(),
-                    CaptureErrorKind::Corrupt {
-                        what: "internal error: packet outside the read buffer".into(),
-                    },
-                )
-            }
-            Ok(None) => {
-                self.done = true;
-                return Ok(None);
-            }
-            Err(p) => p,
-        };
-        self.done = true;
-        Err(CaptureError {
-            path: self.path.clone(),
-            offset: problem.0,
-            kind: problem.1,
-        })
+        Ok(self.next_frame_mapped()?.map(|(f, _)| f))
     }
 }
 

@@ -3,13 +3,21 @@
 //! reusable buffer, and streams past bytes nobody needs without buffering
 //! them.
 
+use super::mapped::Window;
 use super::{CaptureErrorKind, LinkType};
 use crate::time::Timestamp;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 
-/// Size of the read-ahead buffer between the file (or gzip decoder) and the
-/// record parsers.
-const READ_AHEAD_BYTES: usize = 64 * 1024;
+/// Size of the read buffer for streams (pipes, standard input, gzip): reads
+/// of this size amortize the system calls while the buffer stays in the L2
+/// cache (256 KiB and 1 MiB buffers measured slower).
+pub const READ_AHEAD_BYTES: usize = 64 * 1024;
+
+/// Bytes of a regular file mapped at once. Mapped pages count toward the
+/// process's RSS while mapped, so the window is small; remapping costs one
+/// `mmap` per window (measured: 4 to 32 MiB windows read 1 GB within 10 %
+/// of one whole-file mapping).
+pub const MAP_WINDOW_BYTES: usize = 4 << 20;
 
 /// A read problem before the file's name is attached: the byte offset where
 /// it starts, and what it is.
@@ -68,17 +76,65 @@ pub(super) fn corrupt(offset: u64, what: String) -> Problem {
     (offset, CaptureErrorKind::Corrupt { what })
 }
 
+/// The capture's bytes: a regular file mapped window by window, or any
+/// other stream (a pipe, standard input, a gzip decoder) read into one
+/// reusable buffer. Either way a parser looks at the next bytes in place
+/// ([`Input::peek`]) and frames borrow them: no byte is copied between the
+/// page cache and the decoder when the file is mapped, and one copy (the
+/// `read()`) when it is not.
 pub(super) struct Input {
-    inner: BufReader<Box<dyn Read + Send>>,
+    src: Src,
     pos: u64,
     /// The gzip decoder reported that the compressed stream ended early.
     cut_short: bool,
 }
 
+enum Src {
+    Stream(Stream),
+    Mapped(Mapped),
+}
+
+struct Stream {
+    r: Box<dyn Read + Send>,
+    /// Bytes `lo..hi` are read and not yet consumed; the buffer grows to
+    /// the largest record or block asked for at once, never shrinks.
+    buf: Vec<u8>,
+    lo: usize,
+    hi: usize,
+}
+
+struct Mapped {
+    file: std::fs::File,
+    /// File size when it was opened: bytes appended later are not read.
+    len: u64,
+    win: Option<Window>,
+    /// File offset of the window's first byte.
+    base: u64,
+}
+
 impl Input {
     pub fn new(r: Box<dyn Read + Send>) -> Self {
         Input {
-            inner: BufReader::with_capacity(READ_AHEAD_BYTES, r),
+            src: Src::Stream(Stream {
+                r,
+                buf: Vec::new(),
+                lo: 0,
+                hi: 0,
+            }),
+            pos: 0,
+            cut_short: false,
+        }
+    }
+
+    /// A regular file of `len` bytes, read through windows mapped on demand.
+    pub fn mapped(file: std::fs::File, len: u64) -> Self {
+        Input {
+            src: Src::Mapped(Mapped {
+                file,
+                len,
+                win: None,
+                base: 0,
+            }),
             pos: 0,
             cut_short: false,
         }
@@ -95,91 +151,178 @@ impl Input {
         self.cut_short
     }
 
+    /// The next `n` bytes, not consumed: fewer only where the input ends.
+    /// The slice stays valid, at [`Input::window`]`[`[`Input::cursor`]`..]`,
+    /// until the next `peek`, `fill` or `skip`, even across `consume`.
+    pub fn peek(&mut self, n: usize) -> Result<&[u8], Problem> {
+        match &mut self.src {
+            Src::Stream(s) => {
+                if s.hi - s.lo < n {
+                    s.refill(n, self.pos, &mut self.cut_short)?;
+                }
+                let end = s.hi.min(s.lo.saturating_add(n));
+                Ok(s.buf.get(s.lo..end).unwrap_or_default())
+            }
+            Src::Mapped(m) => m.peek(self.pos, n),
+        }
+    }
+
+    /// Marks `n` peeked bytes as read.
+    pub fn consume(&mut self, n: usize) {
+        if let Src::Stream(s) = &mut self.src {
+            s.lo = s.hi.min(s.lo.saturating_add(n));
+        }
+        self.pos = self.pos.saturating_add(n as u64);
+    }
+
+    /// The bytes the last `peek` looked into; see [`Input::cursor`].
+    pub fn window(&self) -> &[u8] {
+        match &self.src {
+            Src::Stream(s) => s.buf.get(..s.hi).unwrap_or_default(),
+            Src::Mapped(m) => m.win.as_deref().unwrap_or_default(),
+        }
+    }
+
+    /// Index in [`Input::window`] of the byte at [`Input::pos`].
+    pub fn cursor(&self) -> usize {
+        match &self.src {
+            Src::Stream(s) => s.lo,
+            Src::Mapped(m) => self.pos.saturating_sub(m.base) as usize,
+        }
+    }
+
+    /// The mapping [`Input::window`] is part of, when the file is mapped.
+    pub fn mapping(&self) -> Option<&Window> {
+        match &self.src {
+            Src::Stream(_) => None,
+            Src::Mapped(m) => m.win.as_ref(),
+        }
+    }
+
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.src, Src::Mapped(_))
+    }
+
+    /// Size of the read buffer (0 when the file is mapped).
+    pub fn buffer_bytes(&self) -> usize {
+        match &self.src {
+            Src::Stream(s) => s.buf.len(),
+            Src::Mapped(_) => 0,
+        }
+    }
+
     /// Reads until `dst` is full or the input ends; returns the bytes read.
     /// A gzip stream that ends early (`UnexpectedEof`) counts as the end of
     /// the input, so a cut `.pcap.gz` is a truncation like a cut `.pcap`.
     pub fn fill(&mut self, dst: &mut [u8]) -> Result<usize, Problem> {
-        let mut got = 0;
-        while let Some(rest) = dst.get_mut(got..).filter(|r| !r.is_empty()) {
-            match self.inner.read(rest) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let n = n.min(rest.len());
-                    got += n;
-                    self.pos = self.pos.saturating_add(n as u64);
-                }
-                Err(e) => match self.read_error(e) {
-                    ReadError::Retry => continue,
-                    ReadError::End => break,
-                    ReadError::Fail(p) => return Err(p),
-                },
-            }
+        let got = self.peek(dst.len())?;
+        let n = got.len();
+        if let Some(d) = dst.get_mut(..n) {
+            d.copy_from_slice(got);
         }
-        Ok(got)
-    }
-
-    /// Reads `len` bytes into `buf[at..at + len]`, growing `buf` (never
-    /// shrinking it, so steady state allocates nothing); returns the bytes
-    /// read, fewer at the end of the input.
-    pub fn read_into(
-        &mut self,
-        buf: &mut Vec<u8>,
-        at: usize,
-        len: usize,
-    ) -> Result<usize, Problem> {
-        let end = at.saturating_add(len);
-        if buf.len() < end {
-            buf.resize(end, 0);
-        }
-        match buf.get_mut(at..end) {
-            Some(dst) => self.fill(dst),
-            None => Ok(0),
-        }
+        self.consume(n);
+        Ok(n)
     }
 
     /// Streams past `n` bytes without buffering them; returns the bytes
     /// skipped, fewer at the end of the input.
     pub fn skip(&mut self, n: u64) -> Result<u64, Problem> {
         let mut left = n;
-        while left > 0 {
-            let avail = match self.inner.fill_buf() {
-                Ok(b) => b.len(),
-                Err(e) => match self.read_error(e) {
-                    ReadError::Retry => continue,
-                    ReadError::End => break,
-                    ReadError::Fail(p) => return Err(p),
-                },
-            };
-            if avail == 0 {
-                break;
+        match &mut self.src {
+            Src::Mapped(m) => {
+                let k = left.min(m.len.saturating_sub(self.pos));
+                left -= k;
+                self.pos += k;
             }
-            let k = left.min(avail as u64);
-            self.inner.consume(k as usize);
-            left -= k;
-            self.pos = self.pos.saturating_add(k);
+            Src::Stream(s) => {
+                while left > 0 {
+                    if s.lo == s.hi {
+                        s.refill(1, self.pos, &mut self.cut_short)?;
+                        if s.lo == s.hi {
+                            break;
+                        }
+                    }
+                    let k = left.min((s.hi - s.lo) as u64);
+                    s.lo += k as usize;
+                    left -= k;
+                    self.pos = self.pos.saturating_add(k);
+                }
+            }
         }
         Ok(n - left)
     }
+}
 
-    fn read_error(&mut self, e: io::Error) -> ReadError {
-        match e.kind() {
-            io::ErrorKind::Interrupted => ReadError::Retry,
-            io::ErrorKind::UnexpectedEof => {
-                self.cut_short = true;
-                ReadError::End
-            }
-            _ => ReadError::Fail((
-                self.pos,
-                CaptureErrorKind::Io {
-                    message: e.to_string(),
-                },
-            )),
+impl Stream {
+    /// Moves the unread bytes to the front and reads until `n` of them are
+    /// buffered or the input ends. `pos` is the offset of the first unread
+    /// byte, for error messages.
+    fn refill(&mut self, n: usize, pos: u64, cut_short: &mut bool) -> Result<(), Problem> {
+        if self.lo > 0 {
+            self.buf.copy_within(self.lo..self.hi, 0);
+            self.hi -= self.lo;
+            self.lo = 0;
         }
+        let want = n.max(READ_AHEAD_BYTES);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        while self.hi < n {
+            let Some(dst) = self.buf.get_mut(self.hi..).filter(|d| !d.is_empty()) else {
+                break;
+            };
+            match self.r.read(dst) {
+                Ok(0) => break,
+                Ok(k) => self.hi += k.min(dst.len()),
+                Err(e) => match e.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    io::ErrorKind::UnexpectedEof => {
+                        *cut_short = true;
+                        break;
+                    }
+                    _ => {
+                        return Err((
+                            pos.saturating_add(self.hi as u64),
+                            CaptureErrorKind::Io {
+                                message: e.to_string(),
+                            },
+                        ))
+                    }
+                },
+            }
+        }
+        Ok(())
     }
 }
 
-enum ReadError {
-    Retry,
-    End,
-    Fail(Problem),
+impl Mapped {
+    fn peek(&mut self, pos: u64, n: usize) -> Result<&[u8], Problem> {
+        let at = pos.saturating_sub(self.base);
+        let fits = self
+            .win
+            .as_ref()
+            .is_some_and(|w| pos >= self.base && at.saturating_add(n as u64) <= w.len() as u64);
+        if !fits {
+            self.win = None;
+            let left = self.len.saturating_sub(pos);
+            if left == 0 {
+                return Ok(&[]);
+            }
+            let len = left.min((n as u64).max(MAP_WINDOW_BYTES as u64));
+            let win = Window::map(&self.file, pos, len as usize).map_err(|e| {
+                (
+                    pos,
+                    CaptureErrorKind::Io {
+                        message: format!("cannot map the file: {e}"),
+                    },
+                )
+            })?;
+            self.win = Some(win);
+            self.base = pos;
+        }
+        let at = pos.saturating_sub(self.base) as usize;
+        let w = self.win.as_deref().unwrap_or_default();
+        let end = w.len().min(at.saturating_add(n));
+        Ok(w.get(at..end).unwrap_or_default())
+    }
 }

@@ -165,7 +165,10 @@ mod file;
 mod input;
 #[cfg(feature = "live")]
 pub mod live;
+mod mapped;
 mod pcap;
 mod pcapng;
 
 pub use file::{open, FileFormat, FileReader};
+pub use input::{MAP_WINDOW_BYTES, READ_AHEAD_BYTES};
+pub use mapped::Window;

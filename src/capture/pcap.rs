@@ -3,7 +3,7 @@
 //! microsecond and nanosecond timestamps, and the "modified" (Kuznetzov)
 //! variant whose record headers carry 8 more bytes, as libpcap reads them.
 
-use super::input::{truncated, Endian, Input, Meta, Problem};
+use super::input::{arr, truncated, Endian, Input, Meta, Problem};
 use super::{CaptureErrorKind, LinkType, MAX_RECORD_BYTES};
 use crate::time::Timestamp;
 
@@ -82,18 +82,20 @@ impl Pcap {
         })
     }
 
-    /// The next record, its bytes at `buf[meta.start..][..meta.caplen]`.
-    pub fn next(&mut self, input: &mut Input, buf: &mut Vec<u8>) -> Result<Option<Meta>, Problem> {
+    /// The next record, its bytes at `input.window()[meta.start..][..meta.caplen]`.
+    pub fn next(&mut self, input: &mut Input) -> Result<Option<Meta>, Problem> {
         let start = input.pos();
         let hlen = self.magic.record_header;
-        let mut h = [0u8; KUZNETZOV_RECORD_HEADER_BYTES];
-        let got = input.fill(h.get_mut(..hlen).unwrap_or(&mut []))?;
+        let (got, h) = {
+            let h = input.peek(hlen)?;
+            (h.len(), arr::<RECORD_HEADER_BYTES>(h, 0))
+        };
         if got == 0 && !input.cut_short() {
             return Ok(None);
         }
-        if got < hlen {
+        let Some(h) = h.filter(|_| got >= hlen) else {
             return Err(truncated(start, hlen as u64, got as u64));
-        }
+        };
         let e = self.magic.endian;
         let secs = e.u32([h[0], h[1], h[2], h[3]]);
         let frac = e.u32([h[4], h[5], h[6], h[7]]);
@@ -108,20 +110,19 @@ impl Pcap {
                 },
             ));
         }
-        let got = input.read_into(buf, 0, caplen as usize)?;
-        if got < caplen as usize {
-            return Err(truncated(
-                start,
-                (hlen as u64) + u64::from(caplen),
-                (hlen + got) as u64,
-            ));
+        let total = hlen + caplen as usize;
+        let got = input.peek(total)?.len();
+        if got < total {
+            return Err(truncated(start, total as u64, got as u64));
         }
+        let at = input.cursor() + hlen;
+        input.consume(total);
         // A fraction at or above one second (seen in broken writers) is
         // carried into the seconds by from_parts, not rejected.
         let ts = Timestamp::from_parts(secs.into(), frac.into(), self.magic.units_per_sec);
         Ok(Some(Meta {
             ts,
-            start: 0,
+            start: at,
             caplen,
             orig_len,
             link: self.link,

@@ -82,33 +82,32 @@ impl PcapNg {
         }
     }
 
-    /// The next packet, its bytes at `buf[meta.start..][..meta.caplen]`.
-    pub fn next(&mut self, input: &mut Input, buf: &mut Vec<u8>) -> Result<Option<Meta>, Problem> {
+    /// The next packet, its bytes at `input.window()[meta.start..][..meta.caplen]`.
+    pub fn next(&mut self, input: &mut Input) -> Result<Option<Meta>, Problem> {
         loop {
             let start = input.pos();
-            let mut h = [0u8; 8];
-            let got = input.fill(&mut h)?;
+            let (got, h) = {
+                let h = input.peek(8)?;
+                (h.len(), arr::<8>(h, 0))
+            };
             if got == 0 && !input.cut_short() {
                 return Ok(None);
             }
-            if got < h.len() {
-                return Err(truncated(start, h.len() as u64, got as u64));
-            }
+            let Some(h) = h else {
+                return Err(truncated(start, 8, got as u64));
+            };
             // The section header's type reads the same in both byte orders;
             // its byte-order magic, right after the length, says how to read
             // the length and everything up to the next section.
-            let is_section = h[..4] == SECTION_HEADER.to_be_bytes();
-            let mut have = 0usize;
-            if is_section {
-                have = input.read_into(buf, 0, 4)?;
-                if have < 4 {
-                    return Err(truncated(start, 12, 8 + have as u64));
-                }
-                self.endian = match arr::<4>(buf, 0) {
-                    Some([0x4d, 0x3c, 0x2b, 0x1a]) => Endian::Little,
-                    Some([0x1a, 0x2b, 0x3c, 0x4d]) => Endian::Big,
-                    other => {
-                        let b = other.unwrap_or_default();
+            if h[..4] == SECTION_HEADER.to_be_bytes() {
+                let b = input.peek(12)?;
+                let Some(magic) = arr::<4>(b, 8) else {
+                    return Err(truncated(start, 12, b.len() as u64));
+                };
+                self.endian = match magic {
+                    [0x4d, 0x3c, 0x2b, 0x1a] => Endian::Little,
+                    [0x1a, 0x2b, 0x3c, 0x4d] => Endian::Big,
+                    b => {
                         return Err(corrupt(
                             start,
                             format!(
@@ -123,33 +122,42 @@ impl PcapNg {
             let btype = e.u32([h[0], h[1], h[2], h[3]]);
             let len = e.u32([h[4], h[5], h[6], h[7]]);
             check_length(btype, len, start)?;
-            // Body plus trailing length; 8 <= rest <= MAX_BLOCK_BYTES.
-            let rest = (len - 8) as usize;
+            // 12 <= len <= MAX_BLOCK_BYTES.
+            let len = len as usize;
             if min_len(btype).is_none() {
-                let body = (rest - 4) as u64;
+                input.consume(8);
+                let body = (len - 12) as u64;
                 let skipped = input.skip(body)?;
                 if skipped < body {
-                    return Err(truncated(start, len.into(), 8 + skipped));
+                    return Err(truncated(start, len as u64, 8 + skipped));
                 }
                 let mut t = [0u8; 4];
                 let got = input.fill(&mut t)?;
                 if got < 4 {
-                    return Err(truncated(start, len.into(), 8 + skipped + got as u64));
+                    return Err(truncated(start, len as u64, 8 + skipped + got as u64));
                 }
-                check_trailer(btype, len, e.u32(t), start)?;
+                check_trailer(btype, len as u32, e.u32(t), start)?;
                 continue;
             }
-            let got = input.read_into(buf, have, rest - have)?;
-            if got < rest - have {
-                return Err(truncated(start, len.into(), (8 + have + got) as u64));
+            let got = input.peek(len)?.len();
+            if got < len {
+                return Err(truncated(start, len as u64, got as u64));
             }
-            let trailer = arr::<4>(buf, rest - 4).unwrap_or_default();
-            check_trailer(btype, len, e.u32(trailer), start)?;
-            let body = buf.get(..rest - 4).unwrap_or_default();
+            let at = input.cursor();
+            input.consume(len);
+            let block = input.window().get(at..at + len).unwrap_or_default();
+            let trailer = arr::<4>(block, len - 4).unwrap_or_default();
+            check_trailer(btype, len as u32, e.u32(trailer), start)?;
+            let body = block.get(8..len - 4).unwrap_or_default();
             match btype {
                 SECTION_HEADER => self.section(body, start)?,
                 INTERFACE_DESCRIPTION => self.interface(body, start)?,
-                _ => return self.packet(btype, body, start).map(Some),
+                _ => {
+                    return self.packet(btype, body, start).map(|mut m| {
+                        m.start += at + 8;
+                        Some(m)
+                    })
+                }
             }
         }
     }

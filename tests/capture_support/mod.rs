@@ -213,9 +213,38 @@ pub struct Owned {
 
 /// Everything a reader yields for `bytes`: the frames, then the problem that
 /// ended them (an `open` error included). Also checks that a reader stays
-/// finished after an error.
+/// finished after an error, and that reading the same bytes from a file
+/// (memory-mapped, unless gzip) gives the same frames and the same error at
+/// the same offset as reading them as a stream.
 pub fn read_all(name: &str, bytes: Vec<u8>) -> (Vec<Owned>, Option<CaptureError>) {
-    let mut r = match FileReader::from_reader(name, std::io::Cursor::new(bytes)) {
+    let file = temp_file(&bytes);
+    let streamed = read_from(FileReader::from_reader(name, std::io::Cursor::new(bytes)));
+    let opened = read_from(keepwatch::capture::open(&file));
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(
+        streamed.0, opened.0,
+        "{name}: frames differ when read from a file"
+    );
+    let kind = |e: &Option<CaptureError>| e.as_ref().map(|e| (e.offset, e.kind.clone()));
+    assert_eq!(
+        kind(&streamed.1),
+        kind(&opened.1),
+        "{name}: the error differs when read from a file"
+    );
+    streamed
+}
+
+/// A file holding `bytes`, unique to this call.
+pub fn temp_file(bytes: &[u8]) -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("keepwatch-capture-{}-{n}", std::process::id()));
+    std::fs::write(&path, bytes).expect("write a temporary file");
+    path.to_string_lossy().into_owned()
+}
+
+fn read_from(r: Result<FileReader, CaptureError>) -> (Vec<Owned>, Option<CaptureError>) {
+    let mut r = match r {
         Ok(r) => r,
         Err(e) => return (Vec::new(), Some(e)),
     };

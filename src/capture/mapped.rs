@@ -1,0 +1,50 @@
+//! Windows of a regular capture file mapped into memory: the one place the
+//! crate uses `unsafe`.
+//!
+//! Why: reading through `read()` copies every byte from the page cache into
+//! a buffer, and that copy was the largest single cost of a run over
+//! keep-alive traffic, where bodies are skipped by length (about 0.1 s of
+//! 0.3 s per GB, BENCHMARKS.md). A mapping lets frames borrow the page
+//! cache directly, and lets `--threads` hand worker threads offsets into a
+//! shared window instead of copied frames.
+//!
+//! The risk, accepted as ripgrep and others accept it: if another process
+//! truncates the file while it is mapped, touching the lost pages raises
+//! SIGBUS. Captures are written by appending, and the reader never maps
+//! past the size the file had when it was opened.
+
+use std::fs::File;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// A read-only mapping of part of a file, shared by the threads that read
+/// frames from it; unmapped when the last clone is dropped.
+#[derive(Clone, Debug)]
+pub struct Window(Arc<memmap2::Mmap>);
+
+impl Window {
+    /// Maps `len` bytes of `file` from `offset` (any offset: memmap2 aligns
+    /// the mapping to a page itself). `len` must be at least 1.
+    #[allow(unsafe_code)]
+    pub(super) fn map(file: &File, offset: u64, len: usize) -> std::io::Result<Window> {
+        let mut opts = memmap2::MmapOptions::new();
+        opts.offset(offset).len(len);
+        // SAFETY: the mapping is read-only and private to this process; the
+        // only way its bytes change under us is another process truncating
+        // or rewriting the file, the documented risk of the module.
+        let map = unsafe { opts.map(file) }?;
+        Ok(Window(Arc::new(map)))
+    }
+
+    /// True when both are the same mapping.
+    pub fn same(&self, other: &Window) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Deref for Window {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
