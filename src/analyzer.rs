@@ -210,12 +210,13 @@ impl Analyzer {
         }
     }
 
-    /// Let capture time advance to `ts` for a frame another worker
-    /// handles (see `parallel.rs`): lingering connections expire exactly
+    /// Before a frame of a `--threads` worker's shard (see `parallel.rs`):
+    /// it is global frame number `event`, and `now` is the latest timestamp
+    /// of all the frames before it, so lingering connections expire exactly
     /// when they would have in a single analyzer.
-    pub(crate) fn advance_to(&mut self, ts: Timestamp) {
-        self.last_ts = self.last_ts.max(ts);
-        self.table.advance(ts);
+    pub(crate) fn sync(&mut self, event: u64, now: Timestamp) {
+        self.last_ts = self.last_ts.max(now);
+        self.table.sync(event, now);
     }
 
     /// Connections started so far (the last TCP id given out).

@@ -4,32 +4,33 @@
 //! The calling thread reads frames, decodes each once to find its shard (a
 //! symmetric hash of the tag and the unordered endpoint pair, so both
 //! directions of a connection go to the same worker; frames that do not
-//! decode go to worker 0) and puts them into batches that every worker
-//! receives: as offsets into the shared mapping of the file when it is
-//! mapped, copied when it is a stream. Each worker runs its own [`Analyzer`] over the frames of its
-//! shard and only lets capture time advance on the others, so closed
-//! connections stop lingering at exactly the frame where one analyzer would
-//! have finished them.
+//! decode go to worker 0) and gives each worker a batch of its own frames
+//! each round: offsets into the shared mapping of the file when it is
+//! mapped, copies when it is a stream. Each frame carries its global number
+//! and the latest timestamp of any frame up to it, so a worker's
+//! [`Analyzer`] sees only its shard yet numbers events and lets closed
+//! connections stop lingering exactly as one analyzer fed every frame.
 //!
 //! Invariants that make the merge exact:
-//! - every frame is one *event* for every worker's flow table (a `handle` or
-//!   an `advance`), so event numbers are global frame numbers;
+//! - events are global frame numbers, in every worker ([`Analyzer::sync`]);
 //! - a connection starts at one frame, in one worker: sorting the workers'
 //!   starts by event gives the single-threaded ids (sequential by first
 //!   packet), which replace the workers' local ids;
 //! - one table finishes connections at an event only in the worker that
 //!   handled the event's frame (eviction, port reuse, a close or reset), in
-//!   its order; at the end of the capture the rest by id. [`FinishOrder`] gives each record that
-//!   position, and the merge sorts each batch's records by it before the
-//!   one [`Aggregator`](crate::report::Aggregator) and the writer see them.
+//!   its order; at the end of the capture the rest by id. [`FinishOrder`]
+//!   gives each record that position, and the merge sorts each round's
+//!   records by it before the one [`Aggregator`](crate::report::Aggregator)
+//!   and the writer see them.
 //!
 //! Where the output can differ from one thread: the per-table limits
 //! (`max_connections`, `max_buffer_total`) are divided among the workers, so
 //! when a limit is hit, which connection is evicted or which data dropped
 //! may differ. The capture counters are summed and do not.
 //!
-//! Memory: the reader keeps at most [`PIPELINE_DEPTH`] batches in flight;
-//! the merge keeps one id per open connection per worker.
+//! Memory: the reader keeps at most [`PIPELINE_DEPTH`] rounds in flight
+//! (and the mappings their frames lie in); the merge keeps one id per open
+//! connection per worker.
 
 use crate::analyzer::{Analyzer, Config, RunOutcome};
 use crate::capture::{self, LinkType, Window};
@@ -41,7 +42,6 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::sync::mpsc;
-use std::sync::Arc;
 
 /// Frames per batch handed to the workers.
 pub const BATCH_FRAMES: usize = 8192;
@@ -57,6 +57,10 @@ pub const END_CHUNK: usize = 1024;
 
 #[derive(Clone, Copy)]
 struct FrameMeta {
+    /// Global frame number.
+    event: u64,
+    /// The latest timestamp of this and every earlier frame.
+    now: Timestamp,
     ts: Timestamp,
     orig_len: u32,
     link: LinkType,
@@ -65,23 +69,18 @@ struct FrameMeta {
     window: u32,
     start: usize,
     len: usize,
-    shard: u32,
 }
 
 /// [`FrameMeta::window`] of a frame copied into the batch.
 const COPIED: u32 = u32::MAX;
 
+/// One worker's frames for one round.
 #[derive(Default)]
 struct Batch {
-    /// Global number of the first frame.
-    first_event: u64,
     /// Frames of streams (pipes, gzip) copied here; frames of mapped files
     /// stay in their mapping.
     data: Vec<u8>,
     windows: Vec<Window>,
-    /// Bytes of the frames, copied or not: bounds how much of the file a
-    /// batch keeps mapped.
-    bytes: usize,
     frames: Vec<FrameMeta>,
 }
 
@@ -96,7 +95,13 @@ impl Batch {
     }
 
     /// Adds a frame: by reference when it lies in `window`, else copied.
-    fn push(&mut self, frame: &capture::Frame<'_>, window: Option<&Window>, shard: u32) {
+    fn push(
+        &mut self,
+        frame: &capture::Frame<'_>,
+        window: Option<&Window>,
+        event: u64,
+        now: Timestamp,
+    ) {
         let len = frame.data.len();
         // Where the frame lies in its mapping, from the addresses: the
         // reader hands out slices of the window it names.
@@ -117,15 +122,15 @@ impl Batch {
                 (COPIED, start)
             }
         };
-        self.bytes += len;
         self.frames.push(FrameMeta {
+            event,
+            now,
             ts: frame.ts,
             orig_len: frame.orig_len,
             link: frame.link,
             window: index,
             start,
             len,
-            shard,
         });
     }
 
@@ -133,13 +138,14 @@ impl Batch {
         self.data.clear();
         self.windows.clear();
         self.frames.clear();
-        self.bytes = 0;
     }
 }
 
 enum ToWorker {
-    Batch(Arc<Batch>),
-    End,
+    Batch(Batch),
+    /// The end of the capture: its latest timestamp, and the number of
+    /// frames.
+    End(Timestamp, u64),
 }
 
 /// A record finished by a worker, with its place in the merged order.
@@ -147,8 +153,9 @@ struct Done {
     order: FinishOrder,
     local_id: u64,
     rec: ConnectionRecord,
-    /// NDJSON: the line, serialized by the worker, and where its id goes.
-    line: Option<(Vec<u8>, usize)>,
+    /// NDJSON: where the line the worker serialized lies in
+    /// `FromWorker::lines`, and where in it the id goes.
+    line: Option<(std::ops::Range<usize>, usize)>,
 }
 
 #[derive(Default)]
@@ -156,6 +163,11 @@ struct FromWorker {
     /// (event, local id) of connections started in the batch, in order.
     starts: Vec<(u64, u64)>,
     done: Vec<Done>,
+    /// The NDJSON lines of `done`, one after the other: one buffer per
+    /// message rather than one per record.
+    lines: Vec<u8>,
+    /// The batch, emptied, for the reader to fill again.
+    spent: Option<Batch>,
     /// With the final message only.
     capture: Option<CaptureInfo>,
 }
@@ -195,21 +207,21 @@ fn shard_of(frame: &capture::Frame<'_>, n: usize) -> u32 {
 }
 
 fn worker(
-    me: u32,
     cfg: Config,
     ndjson: Option<ExchangeDetail>,
     rx: mpsc::Receiver<ToWorker>,
     tx: mpsc::SyncSender<FromWorker>,
 ) {
     let mut an = Analyzer::new(cfg);
+    let mut scratch = Vec::new();
     // Serializing is most of the work per short connection: done here, in
     // parallel, with the id patched in by the merge.
-    let push = |out: &mut FromWorker, mut rec: ConnectionRecord, order: FinishOrder| {
+    let mut push = |out: &mut FromWorker, mut rec: ConnectionRecord, order: FinishOrder| {
         let line = ndjson.and_then(|detail| {
-            let mut buf = Vec::new();
-            report::connection_line(&mut rec, detail, &mut buf)
-                .ok()
-                .map(|at| (buf, at))
+            let at = report::connection_line(&mut rec, detail, &mut scratch).ok()?;
+            let start = out.lines.len();
+            out.lines.extend_from_slice(&scratch);
+            Some((start..out.lines.len(), at))
         });
         out.done.push(Done {
             order,
@@ -218,47 +230,43 @@ fn worker(
             line,
         });
     };
-    let drain = |an: &mut Analyzer, out: &mut FromWorker| {
-        while let Some((rec, order)) = an.next_unaggregated() {
-            push(out, rec, order);
-        }
-    };
     while let Ok(msg) = rx.recv() {
         let mut out = FromWorker::default();
         match msg {
-            ToWorker::Batch(b) => {
-                for (i, m) in b.frames.iter().enumerate() {
-                    let event = b.first_event + i as u64;
-                    if m.shard == me {
-                        let Some(data) = b.frame(m) else {
-                            continue;
-                        };
-                        let frame = capture::Frame {
-                            ts: m.ts,
-                            caplen: m.len as u32,
-                            orig_len: m.orig_len,
-                            link: m.link,
-                            data,
-                        };
-                        let before = an.connections_started();
-                        an.process(&frame);
-                        let after = an.connections_started();
-                        if after > before {
-                            out.starts.push((event, after));
-                        }
-                    } else {
-                        an.advance_to(m.ts);
+            ToWorker::Batch(mut b) => {
+                for m in &b.frames {
+                    let Some(data) = b.frame(m) else {
+                        continue;
+                    };
+                    let frame = capture::Frame {
+                        ts: m.ts,
+                        caplen: m.len as u32,
+                        orig_len: m.orig_len,
+                        link: m.link,
+                        data,
+                    };
+                    an.sync(m.event, m.now);
+                    let before = an.connections_started();
+                    an.process(&frame);
+                    let after = an.connections_started();
+                    if after > before {
+                        out.starts.push((m.event, after));
                     }
-                    drain(&mut an, &mut out);
+                    while let Some((rec, order)) = an.next_unaggregated() {
+                        push(&mut out, rec, order);
+                    }
                 }
+                b.clear();
+                out.spent = Some(b);
                 if tx.send(out).is_err() {
                     return;
                 }
             }
-            ToWorker::End => {
+            ToWorker::End(last, events) => {
                 // In chunks, each waiting for room in the bounded channel:
                 // connections open at the end are many (all those still
                 // lingering), and never all held as records at once.
+                an.sync(events, last);
                 an.end_of_capture();
                 loop {
                     let mut chunk = FromWorker::default();
@@ -289,7 +297,9 @@ struct Merge<W: Write> {
     next_id: u64,
     aggregator: report::Aggregator,
     writer: report::ReportWriter<W>,
-    scratch: Vec<(u64, u64, Done)>,
+    scratch: Vec<((u64, u64, Done), usize)>,
+    /// Emptied batches, back from the workers.
+    spent: Vec<Batch>,
 }
 
 impl<W: Write> Merge<W> {
@@ -306,17 +316,22 @@ impl<W: Write> Merge<W> {
             }
             self.next_id += 1;
         }
+        let mut lines = Vec::with_capacity(parts.len());
         for (w, p) in parts.into_iter().enumerate() {
             for d in p.done {
                 let keyed = self.keyed(w, d);
-                self.scratch.push(keyed);
+                self.scratch.push((keyed, w));
+            }
+            lines.push(p.lines);
+            if let Some(b) = p.spent {
+                self.spent.push(b);
             }
         }
         // Stable: records of one worker at one position keep their order.
-        self.scratch.sort_by_key(|&(e, s, _)| (e, s));
+        self.scratch.sort_by_key(|&((e, s, _), _)| (e, s));
         let mut scratch = std::mem::take(&mut self.scratch);
-        for (_, _, d) in scratch.drain(..) {
-            self.emit(d)?;
+        for ((_, _, d), w) in scratch.drain(..) {
+            self.emit(d, lines.get(w).map_or(&[][..], |l| l.as_slice()))?;
         }
         self.scratch = scratch;
         Ok(())
@@ -344,6 +359,9 @@ impl<W: Write> Merge<W> {
         let n = from.len();
         let mut heads: Vec<std::collections::VecDeque<(u64, u64, Done)>> =
             (0..n).map(|_| Default::default()).collect();
+        // The lines of the message each worker's queued records came from
+        // (a worker's next message is read only once its queue is empty).
+        let mut lines: Vec<Vec<u8>> = vec![Vec::new(); n];
         let mut ended = vec![false; n];
         let mut captures = Vec::new();
         loop {
@@ -356,6 +374,7 @@ impl<W: Write> Merge<W> {
                         let keyed = self.keyed(w, d);
                         heads[w].push_back(keyed);
                     }
+                    lines[w] = msg.lines;
                     if let Some(c) = msg.capture {
                         captures.push(c);
                         ended[w] = true;
@@ -371,12 +390,13 @@ impl<W: Write> Merge<W> {
                 return Ok(captures);
             };
             if let Some((_, _, d)) = heads[w].pop_front() {
-                self.emit(d)?;
+                self.emit(d, &lines[w])?;
             }
         }
     }
 
-    fn emit(&mut self, mut d: Done) -> io::Result<()> {
+    /// Folds in one record and writes it; `lines` holds its NDJSON line.
+    fn emit(&mut self, mut d: Done, lines: &[u8]) -> io::Result<()> {
         {
             // `refine` reads what earlier connections did, so it runs here,
             // in order; a line serialized before it changed anything is
@@ -387,8 +407,8 @@ impl<W: Write> Merge<W> {
                 d.line = None;
             }
             if self.aggregator.add(&d.rec) {
-                match d.line {
-                    Some((line, at)) => self.writer.connection_line_raw(&line, at, d.rec.id)?,
+                match d.line.and_then(|(r, at)| Some((lines.get(r)?, at))) {
+                    Some((line, at)) => self.writer.connection_line_raw(line, at, d.rec.id)?,
                     None => self.writer.connection(d.rec)?,
                 }
             }
@@ -440,6 +460,7 @@ pub(crate) fn analyze_files<W: Write>(
         aggregator: report::Aggregator::with_filter(cfg.filter.clone()),
         writer,
         scratch: Vec::new(),
+        spent: Vec::new(),
     };
     let mut outcome = RunOutcome::default();
     let mut files = Vec::new();
@@ -447,14 +468,14 @@ pub(crate) fn analyze_files<W: Write>(
     std::thread::scope(|s| -> io::Result<()> {
         let mut to = Vec::with_capacity(n);
         let mut from = Vec::with_capacity(n);
-        for me in 0..n {
+        for _ in 0..n {
             let (tx, rx) = mpsc::sync_channel::<ToWorker>(PIPELINE_DEPTH);
             // Room for every result the reader can leave unreceived
             // (PIPELINE_DEPTH + 1), so a worker blocks on it only in the
             // end phase, when the reader does nothing but receive.
             let (rtx, rrx) = mpsc::sync_channel::<FromWorker>(PIPELINE_DEPTH + 2);
             let c = wcfg.clone();
-            s.spawn(move || worker(me as u32, c, ndjson, rx, rtx));
+            s.spawn(move || worker(c, ndjson, rx, rtx));
             to.push(tx);
             from.push(rrx);
         }
@@ -467,39 +488,21 @@ pub(crate) fn analyze_files<W: Write>(
                 .collect()
         };
         let mut in_flight = 0usize;
-        let mut pool: Vec<Arc<Batch>> = Vec::new();
         let mut events = 0u64;
-        let mut batch = Batch::default();
-        let send = |batch: &mut Batch,
-                    pool: &mut Vec<Arc<Batch>>,
-                    in_flight: &mut usize,
-                    merge: &mut Merge<W>|
-         -> io::Result<()> {
-            if batch.frames.is_empty() {
-                return Ok(());
-            }
-            // Done batches give their mappings back at once, not when reused.
-            for b in pool.iter_mut() {
-                if let Some(b) = Arc::get_mut(b) {
-                    b.windows.clear();
-                }
-            }
-            let fresh = pool
-                .iter()
-                .position(|b| Arc::strong_count(b) == 1)
-                .and_then(|i| Arc::into_inner(pool.swap_remove(i)))
-                .unwrap_or_default();
-            let full = Arc::new(std::mem::replace(batch, fresh));
-            batch.clear();
-            for t in &to {
-                t.send(ToWorker::Batch(Arc::clone(&full)))
+        let mut now = Timestamp(i64::MIN);
+        let mut batches: Vec<Batch> = (0..n).map(|_| Batch::default()).collect();
+        // Frames and bytes in the round being filled.
+        let (mut round_frames, mut round_bytes) = (0usize, 0usize);
+        let mut send = |batches: &mut Vec<Batch>, merge: &mut Merge<W>| -> io::Result<()> {
+            for (t, b) in to.iter().zip(batches.iter_mut()) {
+                let fresh = merge.spent.pop().unwrap_or_default();
+                t.send(ToWorker::Batch(std::mem::replace(b, fresh)))
                     .map_err(|_| io::Error::other("analysis worker stopped"))?;
             }
-            pool.push(full);
-            *in_flight += 1;
-            if *in_flight > PIPELINE_DEPTH {
+            in_flight += 1;
+            if in_flight > PIPELINE_DEPTH {
                 merge.batch(recv_all(&from)?)?;
-                *in_flight -= 1;
+                in_flight -= 1;
             }
             Ok(())
         };
@@ -509,20 +512,27 @@ pub(crate) fn analyze_files<W: Write>(
             filter,
             &mut outcome,
             &mut |frame, window| {
-                if batch.frames.is_empty() {
-                    batch.first_event = events;
+                now = now.max(frame.ts);
+                let shard = shard_of(frame, n) as usize;
+                if let Some(b) = batches.get_mut(shard) {
+                    b.push(frame, window, events, now);
                 }
                 events += 1;
-                batch.push(frame, window, shard_of(frame, n));
-                if batch.frames.len() >= BATCH_FRAMES || batch.bytes >= BATCH_BYTES {
-                    send(&mut batch, &mut pool, &mut in_flight, &mut merge)?;
+                round_frames += 1;
+                round_bytes += frame.data.len();
+                if round_frames >= BATCH_FRAMES || round_bytes >= BATCH_BYTES {
+                    send(&mut batches, &mut merge)?;
+                    (round_frames, round_bytes) = (0, 0);
                 }
                 Ok(())
             },
         )?;
-        send(&mut batch, &mut pool, &mut in_flight, &mut merge)?;
+        if round_frames > 0 {
+            send(&mut batches, &mut merge)?;
+        }
+        drop(send);
         for t in &to {
-            t.send(ToWorker::End)
+            t.send(ToWorker::End(now, events))
                 .map_err(|_| io::Error::other("analysis worker stopped"))?;
         }
         while in_flight > 0 {

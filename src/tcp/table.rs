@@ -208,6 +208,15 @@ impl<H: StreamHandler> FlowTable<H> {
         self.expire(now);
     }
 
+    /// For a `--threads` worker, which sees only the frames of its shard:
+    /// the next frame is global event number `event`, and capture time has
+    /// reached `now` (the latest timestamp of any shard so far), so event
+    /// numbers and tombstone expiry match one table fed every frame.
+    pub fn sync(&mut self, event: u64, now: Timestamp) {
+        self.events = event;
+        self.expire(now);
+    }
+
     fn expire(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
         while let Some(&(deadline, key)) = self.tomb_queue.front() {
