@@ -530,7 +530,6 @@ pub(crate) fn analyze_files<W: Write>(
         if round_frames > 0 {
             send(&mut batches, &mut merge)?;
         }
-        drop(send);
         for t in &to {
             t.send(ToWorker::End(now, events))
                 .map_err(|_| io::Error::other("analysis worker stopped"))?;
