@@ -109,6 +109,9 @@ impl Default for Config {
     }
 }
 
+/// Link types counted in [`Analyzer`]'s short list; more go to the map.
+const LINK_SLOTS: usize = 8;
+
 /// Frames in, [`ConnectionRecord`]s out, with the per-server records and
 /// the summary at the end.
 ///
@@ -123,6 +126,10 @@ pub struct Analyzer {
     table: FlowTable<HttpConn>,
     capture: CaptureInfo,
     skipped: [u64; SkipReason::ALL.len()],
+    /// Frames per link type, folded into `CaptureInfo::link_types` by
+    /// `into_parts` like `skipped`: a capture has one or a few link types,
+    /// and a short list beats a map lookup per frame.
+    links: Vec<(u32, u64)>,
     aggregator: Aggregator,
     last_ts: Timestamp,
     /// HTTP limits hit, summed over finished connections, by their name in
@@ -155,6 +162,7 @@ impl Analyzer {
             table,
             capture: CaptureInfo::default(),
             skipped: [0; SkipReason::ALL.len()],
+            links: Vec::new(),
             aggregator: Aggregator::with_filter(cfg.filter),
             last_ts: Timestamp::ZERO,
             http_limits: [
@@ -196,7 +204,15 @@ impl Analyzer {
         if frame.orig_len > frame.caplen {
             c.truncated_packets += 1;
         }
-        *c.link_types.entry(frame.link.0).or_insert(0) += 1;
+        let link = frame.link.0;
+        if let Some((_, n)) = self.links.iter_mut().find(|(l, _)| *l == link) {
+            *n += 1;
+        } else if self.links.len() < LINK_SLOTS {
+            self.links.push((link, 1));
+        } else {
+            // A pcapng file may name thousands of link types.
+            *self.capture.link_types.entry(link).or_insert(0) += 1;
+        }
         self.last_ts = self.last_ts.max(frame.ts);
         match decode::decode(frame) {
             Ok(seg) => {
@@ -294,6 +310,9 @@ impl Analyzer {
     /// aggregator, once every record has been drained.
     pub(crate) fn into_parts(self) -> (CaptureInfo, Aggregator) {
         let mut capture = self.capture;
+        for &(link, n) in &self.links {
+            *capture.link_types.entry(link).or_insert(0) += n;
+        }
         for (i, r) in SkipReason::ALL.iter().enumerate() {
             if self.skipped[i] > 0 {
                 capture
