@@ -525,3 +525,28 @@ pub(crate) fn read_files(
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::LinkType;
+
+    #[test]
+    fn frames_are_counted_per_link_type_beyond_the_short_list() {
+        let mut an = Analyzer::new(Config::default());
+        let kinds = (LINK_SLOTS * 3) as u32;
+        for i in 0..kinds * 5 {
+            an.process(&Frame {
+                ts: Timestamp(i as i64),
+                caplen: 1,
+                orig_len: 1,
+                link: LinkType(1000 + i % kinds),
+                data: &[0],
+            });
+        }
+        let (capture, _) = an.into_parts();
+        assert_eq!(capture.link_types.len(), kinds as usize);
+        assert!(capture.link_types.values().all(|&n| n == 5));
+        assert_eq!(capture.link_types.keys().next(), Some(&1000));
+    }
+}
