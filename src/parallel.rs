@@ -137,10 +137,10 @@ fn worker(
     let mut an = Analyzer::new(cfg);
     // Serializing is most of the work per short connection: done here, in
     // parallel, with the id patched in by the merge.
-    let push = |out: &mut FromWorker, mut rec: ConnectionRecord, order: FinishOrder| {
+    let push = |out: &mut FromWorker, rec: ConnectionRecord, order: FinishOrder| {
         let line = ndjson.and_then(|detail| {
             let mut buf = Vec::new();
-            report::connection_line(&mut rec, detail, &mut buf)
+            report::connection_line(&rec, detail, &mut buf)
                 .ok()
                 .map(|at| (buf, at))
         });

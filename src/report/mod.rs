@@ -12,6 +12,7 @@ mod aggregate;
 mod build;
 mod community_id;
 mod filter;
+mod json_fast;
 mod model;
 mod text;
 mod writer;
