@@ -139,24 +139,34 @@ fn second_prefix(secs: i64) -> Option<[u8; SECOND_PREFIX_LEN]> {
     Some(b)
 }
 
-/// Six digits of `micros` (below 1_000_000) into `out` (six bytes).
+/// Six digits of `micros` (below 1_000_000) into `out` (six bytes), two
+/// at a time.
 fn put_micros(out: &mut [u8], micros: u32) {
-    let mut v = micros;
-    for c in out.iter_mut().rev() {
-        *c = b'0' + (v % 10) as u8;
-        v /= 10;
+    let pairs = [micros / 10_000, (micros / 100) % 100, micros % 100];
+    for (pair, v) in out.chunks_exact_mut(2).zip(pairs) {
+        pair.copy_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
     }
 }
 
-/// Appends timestamps as RFC 3339 text (the text of [`Timestamp::rfc3339`]),
+/// Formats timestamps as RFC 3339 text (the text of [`Timestamp::rfc3339`]),
 /// remembering the formatted date and time of the last whole second: the
 /// timestamps of one connection record mostly share their second, so most
-/// cost a comparison and two copies instead of a calendar conversion.
-#[derive(Clone, Debug, Default)]
+/// cost a comparison and six digits instead of a calendar conversion.
+#[derive(Clone, Debug)]
 pub struct Rfc3339Writer {
-    /// The second `prefix` belongs to; `None` until the first write.
+    /// The second `text` holds the date and time of; `None` until the
+    /// first call.
     second: Option<i64>,
-    prefix: [u8; SECOND_PREFIX_LEN],
+    text: [u8; 27],
+}
+
+impl Default for Rfc3339Writer {
+    fn default() -> Self {
+        Rfc3339Writer {
+            second: None,
+            text: *b"0000-00-00T00:00:00.000000Z",
+        }
+    }
 }
 
 impl Rfc3339Writer {
@@ -164,27 +174,31 @@ impl Rfc3339Writer {
         Self::default()
     }
 
-    /// Appends `t` as RFC 3339 (no quotes).
-    pub fn write(&mut self, t: Timestamp, out: &mut Vec<u8>) {
+    /// The text of `t.rfc3339()`; `None` for years outside 0..=9999, which
+    /// `i64` nanoseconds cannot reach (the caller then uses `Display`).
+    pub fn format(&mut self, t: Timestamp) -> Option<&[u8; 27]> {
         let (secs, micros) = split_micros(t);
         if self.second != Some(secs) {
-            match second_prefix(secs) {
-                Some(p) => {
-                    self.prefix = p;
-                    self.second = Some(secs);
-                }
-                None => {
-                    // Unreachable with i64 nanoseconds; same text anyway.
-                    use std::io::Write;
-                    let _ = write!(out, "{}", t.rfc3339());
-                    return;
-                }
+            let prefix = second_prefix(secs)?;
+            self.text[..SECOND_PREFIX_LEN].copy_from_slice(&prefix);
+            self.second = Some(secs);
+        }
+        put_micros(
+            &mut self.text[SECOND_PREFIX_LEN..SECOND_PREFIX_LEN + 6],
+            micros,
+        );
+        Some(&self.text)
+    }
+
+    /// Appends `t` as RFC 3339 (no quotes).
+    pub fn write(&mut self, t: Timestamp, out: &mut Vec<u8>) {
+        match self.format(t) {
+            Some(text) => out.extend_from_slice(text),
+            None => {
+                use std::io::Write;
+                let _ = write!(out, "{}", t.rfc3339());
             }
         }
-        let mut tail = *b"000000Z";
-        put_micros(&mut tail[..6], micros);
-        out.extend_from_slice(&self.prefix);
-        out.extend_from_slice(&tail);
     }
 }
 

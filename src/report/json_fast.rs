@@ -7,7 +7,7 @@
 //! numbers, and serde pays per field for the map path that `flatten`
 //! forces, for escaping keys that never need it, and for formatting
 //! timestamps and floats from scratch. Here keys are static byte strings,
-//! integers go through `itoa` (what serde_json itself uses), timestamps
+//! integers are written two digits at a time, timestamps
 //! through [`Rfc3339Writer`] (one calendar conversion per second), and the
 //! millisecond floats the report builds (`nanoseconds / 1e6`) are printed
 //! from their integer nanoseconds; any other float goes to serde_json's own
@@ -199,9 +199,18 @@ impl ConnectionJson {
     }
 
     fn put_ts(&mut self, out: &mut Vec<u8>, t: Timestamp) {
-        out.push(b'"');
-        self.ts.write(t, out);
-        out.push(b'"');
+        match self.ts.format(t) {
+            Some(text) => {
+                let mut quoted = [b'"'; 29];
+                quoted[1..28].copy_from_slice(text);
+                out.extend_from_slice(&quoted);
+            }
+            None => {
+                out.push(b'"');
+                self.ts.write(t, out);
+                out.push(b'"');
+            }
+        }
     }
 
     fn put_opt_ts(&mut self, out: &mut Vec<u8>, t: Option<Timestamp>) {
@@ -564,8 +573,47 @@ fn put_bool(out: &mut Vec<u8>, b: bool) {
     out.extend_from_slice(if b { b"true" } else { b"false" });
 }
 
-fn put_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+/// Two decimal digits of every value below 100.
+static DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
+fn digit_pair(v: u64) -> [u8; 2] {
+    DIGIT_PAIRS.get(v as usize).copied().unwrap_or([b'?'; 2])
+}
+
+/// `v` in decimal, as serde_json (itoa) writes it. Digits go into a fixed
+/// buffer copied whole, then the line is cut to length: a fixed-size copy
+/// is a few moves where a variable one is a call to `memcpy`.
+pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
+    let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let mut buf = [b'0'; 20];
+    let mut end = len;
+    let mut rest = v;
+    while rest >= 100 {
+        let pair = digit_pair(rest % 100);
+        rest /= 100;
+        end -= 2;
+        if let Some(d) = buf.get_mut(end..end + 2) {
+            d.copy_from_slice(&pair);
+        }
+    }
+    if rest >= 10 {
+        if let Some(d) = buf.get_mut(..2) {
+            d.copy_from_slice(&digit_pair(rest));
+        }
+    } else if let Some(d) = buf.first_mut() {
+        *d = b'0' + rest as u8;
+    }
+    let start = out.len();
+    out.extend_from_slice(&buf);
+    out.truncate(start + len);
 }
 
 fn put_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
@@ -602,10 +650,36 @@ static ESCAPE: [u8; 256] = {
     t
 };
 
+/// Whether any byte of `bytes` needs escaping (below 0x20, `"`, `\\`),
+/// eight bytes at a time: strings from the wire almost never do.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Exact "some byte is zero" / "some byte is below n" word tests.
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
+    let has_below_0x20 = |w: u64| w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if has_below_0x20(w) || has_zero(w ^ (ONES * 0x22)) || has_zero(w ^ (ONES * 0x5c)) {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| ESCAPE.get(usize::from(b)).is_some_and(|&e| e != 0))
+}
+
 /// A string as a JSON string, escaped exactly as serde_json escapes it.
 pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.push(b'"');
+    if !needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc = ESCAPE.get(usize::from(b)).copied().unwrap_or(0);
@@ -670,41 +744,33 @@ pub(crate) fn put_f64(out: &mut Vec<u8>, v: f64) {
         return;
     }
     if (1e-5..1e9).contains(&v) {
-        let n = (v * 1e6).round();
-        // `n` is an integer below 1e15 < 2^53, so `n as u64` is exact and
-        // `n / 1e6` is the correctly rounded quotient, like `ms()` in build.rs.
-        if n / 1e6 == v && n >= 10.0 {
-            let n = n as u64;
+        // The nearest integer (a truncating cast, not `round()`, which is
+        // a libm call on baseline x86-64); whether it is the right one is
+        // checked next. It is below 1e15 < 2^53, so `n as f64` is exact
+        // and `/ 1e6` is the correctly rounded quotient, like `ms()` in
+        // build.rs.
+        let n = (v * 1e6 + 0.5) as u64;
+        if n as f64 / 1e6 == v && n >= 10 {
             let (int, frac) = (n / 1_000_000, n % 1_000_000);
             put_u64(out, int);
-            out.push(b'.');
-            if frac == 0 {
-                out.push(b'0');
-            } else {
-                let mut digits = *b"000000";
-                let mut f = frac;
-                for c in digits.iter_mut().rev() {
-                    *c = b'0' + (f % 10) as u8;
-                    f /= 10;
-                }
-                let keep = 6 - trailing_decimal_zeros(frac);
-                out.extend_from_slice(digits.get(..keep).unwrap_or(&digits));
+            let mut text = [b'.'; 7];
+            for (pair, v) in
+                text[1..]
+                    .chunks_exact_mut(2)
+                    .zip([frac / 10_000, (frac / 100) % 100, frac % 100])
+            {
+                pair.copy_from_slice(&digit_pair(v));
             }
+            // Trailing zeros dropped, one digit kept (`1.0`).
+            let zeros = text[2..].iter().rev().take_while(|&&c| c == b'0').count();
+            let start = out.len();
+            out.extend_from_slice(&text);
+            out.truncate(start + 7 - zeros);
             return;
         }
     }
     // serde_json's own formatter (and its `null` for non-finite values).
     let _ = serde_json::to_writer(out, &v);
-}
-
-/// Trailing decimal zeros of `v` (none for zero).
-fn trailing_decimal_zeros(mut v: u64) -> usize {
-    let mut z = 0;
-    while v != 0 && v % 10 == 0 {
-        v /= 10;
-        z += 1;
-    }
-    z
 }
 
 #[cfg(test)]

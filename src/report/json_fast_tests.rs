@@ -738,3 +738,44 @@ fn checks_run_on_many_records() {
     }
     assert_eq!(checker.checked, 500 * 2 * DETAILS.len());
 }
+
+#[test]
+fn integers_print_like_serde() {
+    let mut rng = Rng(3);
+    let mut values: Vec<u64> = (0..=1000).collect();
+    for e in 1..20 {
+        let p = 10u64.pow(e);
+        values.extend([p - 1, p, p + 1]);
+    }
+    values.push(u64::MAX);
+    values.extend((0..100_000).map(|_| rng.next() >> rng.below(64)));
+    for v in values {
+        let mut got = b"x".to_vec();
+        put_u64(&mut got, v);
+        assert_eq!(got, format!("x{v}").into_bytes());
+    }
+}
+
+#[test]
+fn escaping_detects_every_position_in_a_word() {
+    // The word-at-a-time test must see an escaped byte anywhere in the
+    // string, whatever its neighbours (and bytes >= 0x80 must not hide it).
+    for len in 1..20 {
+        for at in 0..len {
+            for special in [b'"', b'\\', 0u8, 0x1f, b'\n'] {
+                for filler in [b'a', 0xc3u8] {
+                    let mut bytes = vec![filler; len];
+                    bytes[at] = special;
+                    // Keep the text valid UTF-8: Latin-1 letters as é pairs.
+                    let s: String = bytes
+                        .iter()
+                        .map(|&b| if b == 0xc3 { 'é' } else { char::from(b) })
+                        .collect();
+                    let mut got = Vec::new();
+                    put_str(&mut got, &s);
+                    assert_eq!(got, serde_json::to_vec(&s).unwrap(), "{s:?}");
+                }
+            }
+        }
+    }
+}
