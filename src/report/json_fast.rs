@@ -23,6 +23,114 @@ use super::writer::ExchangeDetail;
 use crate::time::{Rfc3339Writer, Timestamp};
 use std::net::IpAddr;
 
+// Field writers: `$frag` is the literal key fragment before the value
+// (`",\"gaps\":"`). Constant values (`false`, `null`, `0`, `0.0`) go out
+// with their key in one copy; the rest after it.
+
+macro_rules! bool_field {
+    ($out:expr, $frag:literal, $v:expr) => {
+        $out.extend_from_slice(
+            if $v {
+                concat!($frag, "true")
+            } else {
+                concat!($frag, "false")
+            }
+            .as_bytes(),
+        )
+    };
+}
+
+macro_rules! u64_field {
+    ($out:expr, $frag:literal, $v:expr) => {{
+        let v: u64 = $v;
+        if v == 0 {
+            $out.extend_from_slice(concat!($frag, "0").as_bytes());
+        } else {
+            $out.extend_from_slice($frag.as_bytes());
+            put_u64($out, v);
+        }
+    }};
+}
+
+macro_rules! opt_u64_field {
+    ($out:expr, $frag:literal, $v:expr) => {
+        match $v {
+            Some(v) => u64_field!($out, $frag, v),
+            None => $out.extend_from_slice(concat!($frag, "null").as_bytes()),
+        }
+    };
+}
+
+macro_rules! f64_field {
+    ($out:expr, $frag:literal, $v:expr) => {{
+        let v: f64 = $v;
+        if v.to_bits() == 0 {
+            $out.extend_from_slice(concat!($frag, "0.0").as_bytes());
+        } else {
+            $out.extend_from_slice($frag.as_bytes());
+            put_f64($out, v);
+        }
+    }};
+}
+
+macro_rules! opt_f64_field {
+    ($out:expr, $frag:literal, $v:expr) => {
+        match $v {
+            Some(v) => f64_field!($out, $frag, v),
+            None => $out.extend_from_slice(concat!($frag, "null").as_bytes()),
+        }
+    };
+}
+
+macro_rules! opt_str_field {
+    ($out:expr, $frag:literal, $v:expr) => {
+        match $v {
+            Some(v) => {
+                $out.extend_from_slice($frag.as_bytes());
+                put_str($out, v);
+            }
+            None => $out.extend_from_slice(concat!($frag, "null").as_bytes()),
+        }
+    };
+}
+
+macro_rules! opt_stats_field {
+    ($out:expr, $frag:literal, $v:expr) => {
+        match $v {
+            Some(v) => {
+                $out.extend_from_slice($frag.as_bytes());
+                put_stats($out, v);
+            }
+            None => $out.extend_from_slice(concat!($frag, "null").as_bytes()),
+        }
+    };
+}
+
+/// An enum's name, which needs no escaping.
+macro_rules! name_field {
+    ($out:expr, $frag:literal, $v:expr) => {{
+        $out.extend_from_slice(concat!($frag, "\"").as_bytes());
+        $out.extend_from_slice($v.as_bytes());
+        $out.push(b'"');
+    }};
+}
+
+macro_rules! ts_field {
+    ($self:ident, $out:expr, $frag:literal, $v:expr) => {{
+        $out.extend_from_slice($frag.as_bytes());
+        $self.put_ts($out, $v);
+    }};
+}
+
+macro_rules! opt_ts_field {
+    ($self:ident, $out:expr, $frag:literal, $v:expr) => {
+        match $v {
+            Some(v) => ts_field!($self, $out, $frag, v),
+            None => $out.extend_from_slice(concat!($frag, "null").as_bytes()),
+        }
+    };
+}
+
 /// What the connection line carries in place of the id when the id is not
 /// known yet (worker threads): `u64::MAX`, as wide as any id can print.
 pub(crate) const ID_PLACEHOLDER: &[u8] = b"18446744073709551615";
@@ -100,55 +208,38 @@ impl ConnectionJson {
         put_endpoint(out, client);
         out.extend_from_slice(b",\"server\":");
         put_endpoint(out, server);
-        out.extend_from_slice(b",\"vlan\":");
-        put_opt_u64(out, vlan.map(u64::from));
-        out.extend_from_slice(b",\"tunnel_id\":");
-        put_opt_u64(out, tunnel_id.map(u64::from));
-        out.extend_from_slice(b",\"start\":");
-        self.put_ts(out, *start);
-        out.extend_from_slice(b",\"end\":");
-        self.put_ts(out, *end);
-        out.extend_from_slice(b",\"duration_ms\":");
-        put_f64(out, *duration_ms);
-        out.extend_from_slice(b",\"mid_stream\":");
-        put_bool(out, *mid_stream);
-        out.extend_from_slice(b",\"direction_by\":");
-        put_name(out, direction_by_name(*direction_by));
-        out.extend_from_slice(b",\"port_reuse\":");
-        put_bool(out, *port_reuse);
-        out.extend_from_slice(b",\"handshake\":");
-        self.put_handshake(out, handshake);
+        opt_u64_field!(out, ",\"vlan\":", vlan.map(u64::from));
+        opt_u64_field!(out, ",\"tunnel_id\":", tunnel_id.map(u64::from));
+        ts_field!(self, out, ",\"start\":", *start);
+        ts_field!(self, out, ",\"end\":", *end);
+        f64_field!(out, ",\"duration_ms\":", *duration_ms);
+        bool_field!(out, ",\"mid_stream\":", *mid_stream);
+        name_field!(out, ",\"direction_by\":", direction_by_name(*direction_by));
+        bool_field!(out, ",\"port_reuse\":", *port_reuse);
+        self.put_handshake_field(out, handshake);
         out.extend_from_slice(b",\"packets\":");
         put_per_direction(out, packets);
         out.extend_from_slice(b",\"bytes\":");
         put_per_direction(out, bytes);
         out.extend_from_slice(b",\"stream_bytes\":");
         put_per_direction(out, stream_bytes);
-        out.extend_from_slice(b",\"close\":");
-        self.put_close(out, close);
-        out.extend_from_slice(b",\"end_state\":");
-        put_name(out, end_state_name(*end_state));
-        out.extend_from_slice(b",\"tcp_keepalive\":");
+        self.put_close_field(out, close);
+        name_field!(out, ",\"end_state\":", end_state_name(*end_state));
         let TcpKeepaliveRecord {
             client: ka_client,
             server: ka_server,
         } = tcp_keepalive;
-        out.extend_from_slice(b"{\"client\":");
+        out.extend_from_slice(b",\"tcp_keepalive\":{\"client\":");
         put_keepalive_side(out, ka_client);
         out.extend_from_slice(b",\"server\":");
         put_keepalive_side(out, ka_server);
-        out.extend_from_slice(b"},\"tcp_idle_max_ms\":");
-        put_f64(out, *tcp_idle_max_ms);
-        out.extend_from_slice(b",\"anomalies\":");
-        put_anomalies(out, anomalies);
+        f64_field!(out, "},\"tcp_idle_max_ms\":", *tcp_idle_max_ms);
+        put_anomalies_field(out, anomalies);
         out.extend_from_slice(b",\"community_id\":");
         put_str(out, community_id);
-        out.extend_from_slice(b",\"protocol\":");
-        put_name(out, protocol.as_str());
-        out.extend_from_slice(b",\"requests\":");
-        put_u64(out, *requests);
-        out.extend_from_slice(b",\"responses\":");
-        put_u64(out, *responses);
+        name_field!(out, ",\"protocol\":", protocol.as_str());
+        u64_field!(out, ",\"requests\":", *requests);
+        u64_field!(out, ",\"responses\":", *responses);
         if let (ExchangeDetail::All, Some(exchanges)) = (detail, exchanges) {
             out.extend_from_slice(b",\"exchanges\":[");
             for (i, ex) in exchanges.iter().enumerate() {
@@ -161,8 +252,7 @@ impl ConnectionJson {
         }
         if let (ExchangeDetail::All | ExchangeDetail::Summary, Some(s)) = (detail, exchange_summary)
         {
-            out.extend_from_slice(b",\"exchange_summary\":");
-            put_exchange_summary(out, s);
+            put_exchange_summary_field(out, s);
         }
         out.extend_from_slice(b",\"idle_gaps_ms\":[");
         for (i, g) in idle_gaps_ms.iter().enumerate() {
@@ -171,20 +261,17 @@ impl ConnectionJson {
             }
             put_f64(out, *g);
         }
-        out.extend_from_slice(b"],\"idle_max_ms\":");
-        put_opt_f64(out, *idle_max_ms);
-        out.extend_from_slice(b",\"pipeline_depth_max\":");
-        put_u64(out, u64::from(*pipeline_depth_max));
-        out.extend_from_slice(b",\"unanswered_requests\":");
-        put_u64(out, *unanswered_requests);
-        out.extend_from_slice(b",\"unmatched_responses\":");
-        put_u64(out, *unmatched_responses);
-        out.extend_from_slice(b",\"http_errors\":");
-        put_http_errors(out, http_errors);
-        out.extend_from_slice(b",\"upgrade\":");
-        put_opt_str(out, upgrade.as_deref());
-        out.extend_from_slice(b",\"lost_requests\":");
-        put_u64(out, *lost_requests);
+        opt_f64_field!(out, "],\"idle_max_ms\":", *idle_max_ms);
+        u64_field!(
+            out,
+            ",\"pipeline_depth_max\":",
+            u64::from(*pipeline_depth_max)
+        );
+        u64_field!(out, ",\"unanswered_requests\":", *unanswered_requests);
+        u64_field!(out, ",\"unmatched_responses\":", *unmatched_responses);
+        put_http_errors_field(out, http_errors);
+        opt_str_field!(out, ",\"upgrade\":", upgrade.as_deref());
+        u64_field!(out, ",\"lost_requests\":", *lost_requests);
         out.extend_from_slice(b",\"flags\":[");
         for (i, f) in flags.iter().enumerate() {
             if i > 0 {
@@ -192,8 +279,7 @@ impl ConnectionJson {
             }
             put_name(out, f.as_str());
         }
-        out.extend_from_slice(b"],\"final\":");
-        put_bool(out, *final_);
+        bool_field!(out, "],\"final\":", *final_);
         out.push(b'}');
         id_at
     }
@@ -213,14 +299,8 @@ impl ConnectionJson {
         }
     }
 
-    fn put_opt_ts(&mut self, out: &mut Vec<u8>, t: Option<Timestamp>) {
-        match t {
-            Some(t) => self.put_ts(out, t),
-            None => out.extend_from_slice(b"null"),
-        }
-    }
-
-    fn put_handshake(&mut self, out: &mut Vec<u8>, h: &HandshakeRecord) {
+    /// `,"handshake":{...}`, key included (one copy fewer).
+    fn put_handshake_field(&mut self, out: &mut Vec<u8>, h: &HandshakeRecord) {
         let HandshakeRecord {
             syn,
             syn_ack,
@@ -229,22 +309,17 @@ impl ConnectionJson {
             server_rtt_ms,
             client_rtt_ms,
         } = h;
-        out.extend_from_slice(b"{\"syn\":");
-        self.put_opt_ts(out, *syn);
-        out.extend_from_slice(b",\"syn_ack\":");
-        self.put_opt_ts(out, *syn_ack);
-        out.extend_from_slice(b",\"ack\":");
-        self.put_opt_ts(out, *ack);
-        out.extend_from_slice(b",\"rtt_ms\":");
-        put_opt_f64(out, *rtt_ms);
-        out.extend_from_slice(b",\"server_rtt_ms\":");
-        put_opt_f64(out, *server_rtt_ms);
-        out.extend_from_slice(b",\"client_rtt_ms\":");
-        put_opt_f64(out, *client_rtt_ms);
+        opt_ts_field!(self, out, ",\"handshake\":{\"syn\":", *syn);
+        opt_ts_field!(self, out, ",\"syn_ack\":", *syn_ack);
+        opt_ts_field!(self, out, ",\"ack\":", *ack);
+        opt_f64_field!(out, ",\"rtt_ms\":", *rtt_ms);
+        opt_f64_field!(out, ",\"server_rtt_ms\":", *server_rtt_ms);
+        opt_f64_field!(out, ",\"client_rtt_ms\":", *client_rtt_ms);
         out.push(b'}');
     }
 
-    fn put_close(&mut self, out: &mut Vec<u8>, c: &CloseRecord) {
+    /// `,"close":{...}`, key included (one copy fewer).
+    fn put_close_field(&mut self, out: &mut Vec<u8>, c: &CloseRecord) {
         let CloseRecord {
             initiator,
             by,
@@ -256,24 +331,15 @@ impl ConnectionJson {
             simultaneous,
             half_close,
         } = c;
-        out.extend_from_slice(b"{\"initiator\":");
-        put_name(out, initiator.as_str());
-        out.extend_from_slice(b",\"by\":");
-        put_name(out, close_by_name(*by));
-        out.extend_from_slice(b",\"time_wait\":");
-        put_name(out, time_wait.as_str());
-        out.extend_from_slice(b",\"at\":");
-        self.put_opt_ts(out, *at);
-        out.extend_from_slice(b",\"reason\":");
-        put_name(out, reason.as_str());
-        out.extend_from_slice(b",\"requested_by\":");
-        put_name(out, requested_by.as_str());
-        out.extend_from_slice(b",\"idle_before_ms\":");
-        put_opt_f64(out, *idle_before_ms);
-        out.extend_from_slice(b",\"simultaneous\":");
-        put_bool(out, *simultaneous);
-        out.extend_from_slice(b",\"half_close\":");
-        put_bool(out, *half_close);
+        name_field!(out, ",\"close\":{\"initiator\":", initiator.as_str());
+        name_field!(out, ",\"by\":", close_by_name(*by));
+        name_field!(out, ",\"time_wait\":", time_wait.as_str());
+        opt_ts_field!(self, out, ",\"at\":", *at);
+        name_field!(out, ",\"reason\":", reason.as_str());
+        name_field!(out, ",\"requested_by\":", requested_by.as_str());
+        opt_f64_field!(out, ",\"idle_before_ms\":", *idle_before_ms);
+        bool_field!(out, ",\"simultaneous\":", *simultaneous);
+        bool_field!(out, ",\"half_close\":", *half_close);
         out.push(b'}');
     }
 
@@ -307,66 +373,47 @@ impl ConnectionJson {
             response_incomplete,
             lost,
         } = e;
-        out.extend_from_slice(b"{\"method\":");
-        put_opt_str(out, method.as_deref());
-        out.extend_from_slice(b",\"uri\":");
-        put_opt_str(out, uri.as_deref());
-        out.extend_from_slice(b",\"status\":");
-        put_opt_u64(out, status.map(u64::from));
-        out.extend_from_slice(b",\"request_version\":");
-        put_opt_str(out, request_version.as_deref());
-        out.extend_from_slice(b",\"response_version\":");
-        put_opt_str(out, response_version.as_deref());
-        out.extend_from_slice(b",\"request_first\":");
-        self.put_opt_ts(out, *request_first);
-        out.extend_from_slice(b",\"request_last\":");
-        self.put_opt_ts(out, *request_last);
-        out.extend_from_slice(b",\"response_first\":");
-        self.put_opt_ts(out, *response_first);
-        out.extend_from_slice(b",\"response_last\":");
-        self.put_opt_ts(out, *response_last);
-        out.extend_from_slice(b",\"wait_ms\":");
-        put_opt_f64(out, *wait_ms);
-        out.extend_from_slice(b",\"duration_ms\":");
-        put_opt_f64(out, *duration_ms);
-        out.extend_from_slice(b",\"hol_wait_ms\":");
-        put_f64(out, *hol_wait_ms);
-        out.extend_from_slice(b",\"request_body_bytes\":");
-        put_u64(out, *request_body_bytes);
-        out.extend_from_slice(b",\"response_body_bytes\":");
-        put_u64(out, *response_body_bytes);
-        out.extend_from_slice(b",\"framing\":");
-        put_name(out, framing_name(*framing));
-        out.extend_from_slice(b",\"request_framing\":");
-        put_name(out, framing_name(*request_framing));
+        opt_str_field!(out, "{\"method\":", method.as_deref());
+        opt_str_field!(out, ",\"uri\":", uri.as_deref());
+        opt_u64_field!(out, ",\"status\":", status.map(u64::from));
+        opt_str_field!(out, ",\"request_version\":", request_version.as_deref());
+        opt_str_field!(out, ",\"response_version\":", response_version.as_deref());
+        opt_ts_field!(self, out, ",\"request_first\":", *request_first);
+        opt_ts_field!(self, out, ",\"request_last\":", *request_last);
+        opt_ts_field!(self, out, ",\"response_first\":", *response_first);
+        opt_ts_field!(self, out, ",\"response_last\":", *response_last);
+        opt_f64_field!(out, ",\"wait_ms\":", *wait_ms);
+        opt_f64_field!(out, ",\"duration_ms\":", *duration_ms);
+        f64_field!(out, ",\"hol_wait_ms\":", *hol_wait_ms);
+        u64_field!(out, ",\"request_body_bytes\":", *request_body_bytes);
+        u64_field!(out, ",\"response_body_bytes\":", *response_body_bytes);
+        name_field!(out, ",\"framing\":", framing_name(*framing));
+        name_field!(out, ",\"request_framing\":", framing_name(*request_framing));
         let ConnectionHeaders { request, response } = connection;
         out.extend_from_slice(b",\"connection\":{\"request\":");
         put_str_list(out, request);
         out.extend_from_slice(b",\"response\":");
         put_str_list(out, response);
         let KeepAliveRecord { timeout, max } = keep_alive;
-        out.extend_from_slice(b"},\"keep_alive\":{\"timeout\":");
-        put_opt_u64(out, *timeout);
-        out.extend_from_slice(b",\"max\":");
-        put_opt_u64(out, *max);
-        out.extend_from_slice(b"},\"persistent\":");
-        put_bool(out, *persistent);
-        out.extend_from_slice(b",\"pipelined\":");
-        put_bool(out, *pipelined);
-        out.extend_from_slice(b",\"expect_continue\":");
-        put_bool(out, *expect_continue);
-        out.extend_from_slice(b",\"interim_responses\":");
-        put_u64(out, u64::from(*interim_responses));
-        out.extend_from_slice(b",\"missing_bytes\":");
-        put_u64(out, *missing_bytes);
-        out.extend_from_slice(b",\"request_after_server_fin\":");
-        put_bool(out, *request_after_server_fin);
-        out.extend_from_slice(b",\"request_after_close\":");
-        put_bool(out, *request_after_close);
-        out.extend_from_slice(b",\"response_incomplete\":");
-        put_bool(out, *response_incomplete);
-        out.extend_from_slice(b",\"lost\":");
-        put_bool(out, *lost);
+        opt_u64_field!(out, "},\"keep_alive\":{\"timeout\":", *timeout);
+        opt_u64_field!(out, ",\"max\":", *max);
+        bool_field!(out, "},\"persistent\":", *persistent);
+        bool_field!(out, ",\"pipelined\":", *pipelined);
+        bool_field!(out, ",\"expect_continue\":", *expect_continue);
+        u64_field!(
+            out,
+            ",\"interim_responses\":",
+            u64::from(*interim_responses)
+        );
+        u64_field!(out, ",\"missing_bytes\":", *missing_bytes);
+        bool_field!(
+            out,
+            ",\"request_after_server_fin\":",
+            *request_after_server_fin
+        );
+        bool_field!(out, ",\"request_after_close\":", *request_after_close);
+        bool_field!(out, ",\"response_incomplete\":", *response_incomplete);
+        bool_field!(out, ",\"lost\":", *lost);
         out.push(b'}');
     }
 }
@@ -390,8 +437,7 @@ fn put_endpoint(out: &mut Vec<u8>, e: &EndpointRecord) {
             let _ = write!(out, "{v6}");
         }
     }
-    out.extend_from_slice(b"\",\"port\":");
-    put_u64(out, u64::from(*port));
+    u64_field!(out, "\",\"port\":", u64::from(*port));
     out.push(b'}');
 }
 
@@ -400,10 +446,8 @@ fn put_per_direction(out: &mut Vec<u8>, p: &PerDirection) {
         to_server,
         to_client,
     } = p;
-    out.extend_from_slice(b"{\"to_server\":");
-    put_u64(out, *to_server);
-    out.extend_from_slice(b",\"to_client\":");
-    put_u64(out, *to_client);
+    u64_field!(out, "{\"to_server\":", *to_server);
+    u64_field!(out, ",\"to_client\":", *to_client);
     out.push(b'}');
 }
 
@@ -416,22 +460,17 @@ fn put_keepalive_side(out: &mut Vec<u8>, k: &KeepaliveSide) {
         interval_ms,
         ended_in_rst,
     } = k;
-    out.extend_from_slice(b"{\"probes\":");
-    put_u64(out, *probes);
-    out.extend_from_slice(b",\"acks\":");
-    put_u64(out, *acks);
-    out.extend_from_slice(b",\"unanswered\":");
-    put_u64(out, *unanswered);
-    out.extend_from_slice(b",\"first_after_idle_ms\":");
-    put_opt_f64(out, *first_after_idle_ms);
-    out.extend_from_slice(b",\"interval_ms\":");
-    put_opt_stats(out, interval_ms.as_ref());
-    out.extend_from_slice(b",\"ended_in_rst\":");
-    put_bool(out, *ended_in_rst);
+    u64_field!(out, "{\"probes\":", *probes);
+    u64_field!(out, ",\"acks\":", *acks);
+    u64_field!(out, ",\"unanswered\":", *unanswered);
+    opt_f64_field!(out, ",\"first_after_idle_ms\":", *first_after_idle_ms);
+    opt_stats_field!(out, ",\"interval_ms\":", interval_ms.as_ref());
+    bool_field!(out, ",\"ended_in_rst\":", *ended_in_rst);
     out.push(b'}');
 }
 
-fn put_anomalies(out: &mut Vec<u8>, a: &AnomaliesRecord) {
+/// `,"anomalies":{...}`, key included (one copy fewer).
+fn put_anomalies_field(out: &mut Vec<u8>, a: &AnomaliesRecord) {
     let AnomaliesRecord {
         retransmissions,
         out_of_order,
@@ -440,22 +479,21 @@ fn put_anomalies(out: &mut Vec<u8>, a: &AnomaliesRecord) {
         gap_bytes,
         zero_window_probes,
     } = a;
-    out.extend_from_slice(b"{\"retransmissions\":");
-    put_u64(out, *retransmissions);
-    out.extend_from_slice(b",\"out_of_order\":");
-    put_u64(out, *out_of_order);
-    out.extend_from_slice(b",\"overlap_conflicts\":");
-    put_u64(out, *overlap_conflicts);
-    out.extend_from_slice(b",\"gaps\":");
-    put_u64(out, *gaps);
-    out.extend_from_slice(b",\"gap_bytes\":");
-    put_u64(out, *gap_bytes);
-    out.extend_from_slice(b",\"zero_window_probes\":");
-    put_u64(out, *zero_window_probes);
+    u64_field!(
+        out,
+        ",\"anomalies\":{\"retransmissions\":",
+        *retransmissions
+    );
+    u64_field!(out, ",\"out_of_order\":", *out_of_order);
+    u64_field!(out, ",\"overlap_conflicts\":", *overlap_conflicts);
+    u64_field!(out, ",\"gaps\":", *gaps);
+    u64_field!(out, ",\"gap_bytes\":", *gap_bytes);
+    u64_field!(out, ",\"zero_window_probes\":", *zero_window_probes);
     out.push(b'}');
 }
 
-fn put_http_errors(out: &mut Vec<u8>, h: &HttpErrorsRecord) {
+/// `,"http_errors":{...}`, key included (one copy fewer).
+fn put_http_errors_field(out: &mut Vec<u8>, h: &HttpErrorsRecord) {
     let HttpErrorsRecord {
         head_too_large,
         too_many_headers,
@@ -466,26 +504,23 @@ fn put_http_errors(out: &mut Vec<u8>, h: &HttpErrorsRecord) {
         out_of_sync,
         pending_overflow,
     } = h;
-    out.extend_from_slice(b"{\"head_too_large\":");
-    put_u64(out, *head_too_large);
-    out.extend_from_slice(b",\"too_many_headers\":");
-    put_u64(out, *too_many_headers);
-    out.extend_from_slice(b",\"malformed_head\":");
-    put_u64(out, *malformed_head);
-    out.extend_from_slice(b",\"bad_content_length\":");
-    put_u64(out, *bad_content_length);
-    out.extend_from_slice(b",\"bad_chunk\":");
-    put_u64(out, *bad_chunk);
-    out.extend_from_slice(b",\"resync_skipped_bytes\":");
-    put_u64(out, *resync_skipped_bytes);
-    out.extend_from_slice(b",\"out_of_sync\":");
-    put_u64(out, *out_of_sync);
-    out.extend_from_slice(b",\"pending_overflow\":");
-    put_u64(out, *pending_overflow);
+    u64_field!(
+        out,
+        ",\"http_errors\":{\"head_too_large\":",
+        *head_too_large
+    );
+    u64_field!(out, ",\"too_many_headers\":", *too_many_headers);
+    u64_field!(out, ",\"malformed_head\":", *malformed_head);
+    u64_field!(out, ",\"bad_content_length\":", *bad_content_length);
+    u64_field!(out, ",\"bad_chunk\":", *bad_chunk);
+    u64_field!(out, ",\"resync_skipped_bytes\":", *resync_skipped_bytes);
+    u64_field!(out, ",\"out_of_sync\":", *out_of_sync);
+    u64_field!(out, ",\"pending_overflow\":", *pending_overflow);
     out.push(b'}');
 }
 
-fn put_exchange_summary(out: &mut Vec<u8>, s: &ExchangeSummary) {
+/// `,"exchange_summary":{...}`, key included (one copy fewer).
+fn put_exchange_summary_field(out: &mut Vec<u8>, s: &ExchangeSummary) {
     let ExchangeSummary {
         kept,
         dropped,
@@ -495,10 +530,8 @@ fn put_exchange_summary(out: &mut Vec<u8>, s: &ExchangeSummary) {
         request_body_bytes,
         response_body_bytes,
     } = s;
-    out.extend_from_slice(b"{\"kept\":");
-    put_u64(out, *kept);
-    out.extend_from_slice(b",\"dropped\":");
-    put_u64(out, *dropped);
+    u64_field!(out, ",\"exchange_summary\":{\"kept\":", *kept);
+    u64_field!(out, ",\"dropped\":", *dropped);
     out.extend_from_slice(b",\"status_classes\":{");
     for (i, (class, n)) in status_classes.iter().enumerate() {
         if i > 0 {
@@ -508,28 +541,18 @@ fn put_exchange_summary(out: &mut Vec<u8>, s: &ExchangeSummary) {
         out.push(b':');
         put_u64(out, *n);
     }
-    out.extend_from_slice(b"},\"wait_ms\":");
-    put_opt_stats(out, wait_ms.as_ref());
-    out.extend_from_slice(b",\"duration_ms\":");
-    put_opt_stats(out, duration_ms.as_ref());
-    out.extend_from_slice(b",\"request_body_bytes\":");
-    put_u64(out, *request_body_bytes);
-    out.extend_from_slice(b",\"response_body_bytes\":");
-    put_u64(out, *response_body_bytes);
+    opt_stats_field!(out, "},\"wait_ms\":", wait_ms.as_ref());
+    opt_stats_field!(out, ",\"duration_ms\":", duration_ms.as_ref());
+    u64_field!(out, ",\"request_body_bytes\":", *request_body_bytes);
+    u64_field!(out, ",\"response_body_bytes\":", *response_body_bytes);
     out.push(b'}');
 }
 
-fn put_opt_stats(out: &mut Vec<u8>, s: Option<&Stats>) {
-    let Some(Stats { min, median, max }) = s else {
-        out.extend_from_slice(b"null");
-        return;
-    };
-    out.extend_from_slice(b"{\"min\":");
-    put_f64(out, *min);
-    out.extend_from_slice(b",\"median\":");
-    put_f64(out, *median);
-    out.extend_from_slice(b",\"max\":");
-    put_f64(out, *max);
+fn put_stats(out: &mut Vec<u8>, s: &Stats) {
+    let Stats { min, median, max } = s;
+    f64_field!(out, "{\"min\":", *min);
+    f64_field!(out, ",\"median\":", *median);
+    f64_field!(out, ",\"max\":", *max);
     out.push(b'}');
 }
 
@@ -569,10 +592,6 @@ fn framing_name(f: Framing) -> &'static str {
     }
 }
 
-fn put_bool(out: &mut Vec<u8>, b: bool) {
-    out.extend_from_slice(if b { b"true" } else { b"false" });
-}
-
 /// Two decimal digits of every value below 100.
 static DIGIT_PAIRS: [[u8; 2]; 100] = {
     let mut t = [[0u8; 2]; 100];
@@ -588,10 +607,23 @@ fn digit_pair(v: u64) -> [u8; 2] {
     DIGIT_PAIRS.get(v as usize).copied().unwrap_or([b'?'; 2])
 }
 
-/// `v` in decimal, as serde_json (itoa) writes it. Digits go into a fixed
-/// buffer copied whole, then the line is cut to length: a fixed-size copy
-/// is a few moves where a variable one is a call to `memcpy`.
+/// `v` in decimal, as serde_json (itoa) writes it. Most counters in a
+/// record are below 100.
+#[inline]
 pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
+    if v < 10 {
+        out.push(b'0' + v as u8);
+    } else if v < 100 {
+        out.extend_from_slice(&digit_pair(v));
+    } else {
+        put_u64_long(out, v);
+    }
+}
+
+/// [`put_u64`] of any value. Digits go into a fixed buffer copied whole,
+/// then the line is cut to length: a fixed-size copy is a few moves where
+/// a variable one is a call to `memcpy`.
+fn put_u64_long(out: &mut Vec<u8>, v: u64) {
     let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
     let mut buf = [b'0'; 20];
     let mut end = len;
@@ -614,13 +646,6 @@ pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
     let start = out.len();
     out.extend_from_slice(&buf);
     out.truncate(start + len);
-}
-
-fn put_opt_u64(out: &mut Vec<u8>, v: Option<u64>) {
-    match v {
-        Some(v) => put_u64(out, v),
-        None => out.extend_from_slice(b"null"),
-    }
 }
 
 /// A name that needs no escaping (enum values, flags), quoted.
@@ -702,13 +727,6 @@ pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-fn put_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => put_str(out, s),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
 fn put_str_list(out: &mut Vec<u8>, list: &[String]) {
     out.push(b'[');
     for (i, s) in list.iter().enumerate() {
@@ -718,13 +736,6 @@ fn put_str_list(out: &mut Vec<u8>, list: &[String]) {
         put_str(out, s);
     }
     out.push(b']');
-}
-
-fn put_opt_f64(out: &mut Vec<u8>, v: Option<f64>) {
-    match v {
-        Some(v) => put_f64(out, v),
-        None => out.extend_from_slice(b"null"),
-    }
 }
 
 /// `v` as serde_json prints it: the shortest text that reads back as `v`,

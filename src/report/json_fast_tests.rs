@@ -779,3 +779,61 @@ fn escaping_detects_every_position_in_a_word() {
         }
     }
 }
+
+/// Not a check: times both paths over the records of a real capture,
+/// record by record as the analyzer yields them, in alternating order so
+/// neither always finds the record in cache (`cargo test --release --lib
+/// serialization_time -- --ignored --nocapture` with
+/// `KEEPWATCH_BENCH_PCAP=/tmp/keepwatch-bench/short.pcap`). The fast side
+/// is what `ReportWriter::connection` does minus dropping the record.
+#[test]
+#[ignore]
+fn serialization_time() {
+    use crate::capture::FrameSource;
+    use std::time::{Duration, Instant};
+    let Some(path) = std::env::var_os("KEEPWATCH_BENCH_PCAP") else {
+        return;
+    };
+    let mut reader = crate::capture::open(path.to_str().unwrap()).unwrap();
+    let mut an = crate::Analyzer::new(crate::Config::default());
+    let mut json = ConnectionJson::new();
+    let (mut line, mut fast) = (Vec::new(), Vec::new());
+    let mut serde = ReportWriter::new(Vec::new(), Format::Ndjson, WriterOptions::default());
+    serde.typed_line("header", &()).unwrap();
+    let (mut t_fast, mut t_serde, mut bytes, mut n) = (Duration::ZERO, Duration::ZERO, 0, 0);
+    let mut each = |rec: ConnectionRecord| {
+        serde.get_mut().clear();
+        fast.clear();
+        let mut run_fast = || {
+            let t = Instant::now();
+            line.clear();
+            json.write(&mut line, &rec, Some(rec.id), ExchangeDetail::All);
+            line.push(b'\n');
+            fast.extend_from_slice(&line);
+            t_fast += t.elapsed();
+        };
+        if n % 2 == 0 {
+            run_fast();
+        }
+        let t = Instant::now();
+        serde.typed_line("connection", &rec).unwrap();
+        t_serde += t.elapsed();
+        if n % 2 == 1 {
+            run_fast();
+        }
+        bytes += fast.len();
+        n += 1;
+        assert_eq!(&fast, serde.get_mut());
+    };
+    while let Ok(Some(frame)) = reader.next_frame() {
+        an.process(&frame);
+        while let Some(r) = an.next_record() {
+            each(r);
+        }
+    }
+    an.end_of_capture();
+    while let Some(r) = an.next_record() {
+        each(r);
+    }
+    eprintln!("{n} records, {bytes} bytes: serde {t_serde:?}, hand-written {t_fast:?}");
+}

@@ -10,6 +10,10 @@
 //! all after the header. The JSON format holds the connections until the end
 //! and writes one [`Report`]; the text format holds at most
 //! [`WriterOptions::text_max_connections`] of them unless verbose.
+//!
+//! NDJSON `connection` lines, nearly all of the output, are written by hand
+//! (`json_fast.rs`), byte for byte what serde writes for them; every other
+//! line and the JSON document go through serde.
 
 use super::json_fast::{put_u64, ConnectionJson, ID_PLACEHOLDER};
 use super::model::*;
