@@ -6,12 +6,18 @@
 //! Why not serde: a connection line is mostly constant keys and small
 //! numbers, and serde pays per field for the map path that `flatten`
 //! forces, for escaping keys that never need it, and for formatting
-//! timestamps and floats from scratch. Here keys are static byte strings,
-//! integers are written two digits at a time, timestamps
-//! through [`Rfc3339Writer`] (one calendar conversion per second), and the
-//! millisecond floats the report builds (`nanoseconds / 1e6`) are printed
-//! from their integer nanoseconds; any other float goes to serde_json's own
-//! formatter. Strings from the wire are escaped with serde_json's table.
+//! timestamps and floats from scratch. Here keys are static byte strings
+//! (copied together with constant values: `,"gaps":0`), integers are
+//! written two digits at a time, timestamps through [`Rfc3339Writer`] (one
+//! calendar conversion per second), and the millisecond floats the report
+//! builds (`nanoseconds / 1e6`) are printed from their integer nanoseconds;
+//! any other float goes to serde_json's own formatter. Strings from the
+//! wire are escaped with serde_json's table, after a word-at-a-time check
+//! that finds most need none.
+//!
+//! On the 246 k connections of the `short` benchmark capture this takes
+//! about a fifth of serde's time (see the ignored `serialization_time`
+//! test).
 //!
 //! Invariant: every struct is destructured without `..`, so a field added
 //! to the model does not compile until it is written here, and the tests
@@ -743,10 +749,10 @@ fn put_str_list(out: &mut Vec<u8>, list: &[String]) {
 ///
 /// Fast path: the report's millisecond values are `nanoseconds / 1e6`,
 /// i.e. `v` is the double nearest to the decimal `n / 10^6` for an integer
-/// `n`. When `n` has at most 15 significant digits, no other decimal of 15
-/// digits or fewer is nearest to the same double (f64 holds 15 decimal
-/// digits exactly), so the shortest round-trip text is `n / 10^6` itself
-/// with trailing zeros dropped. Bounding `v` to [1e-5, 1e9) keeps it in the
+/// `n`. When `n` has at most 15 significant digits, no other decimal of at
+/// most 15 digits rounds to the same double (two different ones never do:
+/// f64 holds 15 decimal digits), so the shortest round-trip text is
+/// `n / 10^6` itself with trailing zeros dropped. Bounding `v` to [1e-5, 1e9) keeps it in the
 /// range serde_json prints without an exponent. Anything else (negative,
 /// -0.0, tiny, huge, not of that form, non-finite) goes to serde_json.
 pub(crate) fn put_f64(out: &mut Vec<u8>, v: f64) {
