@@ -213,14 +213,13 @@ fn worker(
     tx: mpsc::SyncSender<FromWorker>,
 ) {
     let mut an = Analyzer::new(cfg);
-    let mut scratch = Vec::new();
+    let mut json = report::ConnectionJson::new();
     // Serializing is most of the work per short connection: done here, in
     // parallel, with the id patched in by the merge.
-    let mut push = |out: &mut FromWorker, mut rec: ConnectionRecord, order: FinishOrder| {
+    let mut push = |out: &mut FromWorker, rec: ConnectionRecord, order: FinishOrder| {
         let line = ndjson.and_then(|detail| {
-            let at = report::connection_line(&mut rec, detail, &mut scratch).ok()?;
             let start = out.lines.len();
-            out.lines.extend_from_slice(&scratch);
+            let at = report::connection_line(&mut json, &rec, detail, &mut out.lines).ok()?;
             Some((start..out.lines.len(), at))
         });
         out.done.push(Done {

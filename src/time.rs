@@ -94,30 +94,111 @@ impl Rfc3339 {
     /// tenth of a run over short connections). `None` for years outside
     /// 0..=9999, which `i64` nanoseconds cannot reach.
     fn to_bytes(&self) -> Option<[u8; 27]> {
-        let nanos = self.0 .0;
-        let secs = nanos.div_euclid(1_000_000_000);
-        let micros = (nanos.rem_euclid(1_000_000_000) / 1000) as u32;
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400) as u32;
-        let (y, m, d) = civil_from_days(days);
-        let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
+        let (secs, micros) = split_micros(self.0);
         let mut b = *b"0000-00-00T00:00:00.000000Z";
-        let mut put = |at: usize, width: usize, mut v: u32| {
-            for i in (at..at + width).rev() {
-                if let Some(c) = b.get_mut(i) {
-                    *c = b'0' + (v % 10) as u8;
-                }
-                v /= 10;
-            }
-        };
-        put(0, 4, y);
-        put(5, 2, m);
-        put(8, 2, d);
-        put(11, 2, sod / 3600);
-        put(14, 2, (sod / 60) % 60);
-        put(17, 2, sod % 60);
-        put(20, 6, micros);
+        let prefix = second_prefix(secs)?;
+        b[..SECOND_PREFIX_LEN].copy_from_slice(&prefix);
+        put_micros(&mut b[SECOND_PREFIX_LEN..SECOND_PREFIX_LEN + 6], micros);
         Some(b)
+    }
+}
+
+/// Length of `YYYY-MM-DDTHH:MM:SS.`, the part of an RFC 3339 timestamp
+/// shared by every instant of one second.
+const SECOND_PREFIX_LEN: usize = 20;
+
+/// Whole seconds since the epoch and the microseconds into that second.
+fn split_micros(t: Timestamp) -> (i64, u32) {
+    let secs = t.0.div_euclid(1_000_000_000);
+    let micros = (t.0.rem_euclid(1_000_000_000) / 1000) as u32;
+    (secs, micros)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` of second `secs`; `None` for years outside
+/// 0..=9999 (see [`Rfc3339::to_bytes`]).
+fn second_prefix(secs: i64) -> Option<[u8; SECOND_PREFIX_LEN]> {
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u32;
+    let (y, m, d) = civil_from_days(days);
+    let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
+    let mut b = *b"0000-00-00T00:00:00.";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            if let Some(c) = b.get_mut(i) {
+                *c = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, sod / 3600);
+    put(14, 2, (sod / 60) % 60);
+    put(17, 2, sod % 60);
+    Some(b)
+}
+
+/// Six digits of `micros` (below 1_000_000) into `out` (six bytes), two
+/// at a time.
+fn put_micros(out: &mut [u8], micros: u32) {
+    let pairs = [micros / 10_000, (micros / 100) % 100, micros % 100];
+    for (pair, v) in out.chunks_exact_mut(2).zip(pairs) {
+        pair.copy_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
+    }
+}
+
+/// Formats timestamps as RFC 3339 text (the text of [`Timestamp::rfc3339`]),
+/// remembering the formatted date and time of the last whole second: the
+/// timestamps of one connection record mostly share their second, so most
+/// cost a comparison and six digits instead of a calendar conversion.
+#[derive(Clone, Debug)]
+pub struct Rfc3339Writer {
+    /// The second `text` holds the date and time of; `None` until the
+    /// first call.
+    second: Option<i64>,
+    text: [u8; 27],
+}
+
+impl Default for Rfc3339Writer {
+    fn default() -> Self {
+        Rfc3339Writer {
+            second: None,
+            text: *b"0000-00-00T00:00:00.000000Z",
+        }
+    }
+}
+
+impl Rfc3339Writer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The text of `t.rfc3339()`; `None` for years outside 0..=9999, which
+    /// `i64` nanoseconds cannot reach (the caller then uses `Display`).
+    pub fn format(&mut self, t: Timestamp) -> Option<&[u8; 27]> {
+        let (secs, micros) = split_micros(t);
+        if self.second != Some(secs) {
+            let prefix = second_prefix(secs)?;
+            self.text[..SECOND_PREFIX_LEN].copy_from_slice(&prefix);
+            self.second = Some(secs);
+        }
+        put_micros(
+            &mut self.text[SECOND_PREFIX_LEN..SECOND_PREFIX_LEN + 6],
+            micros,
+        );
+        Some(&self.text)
+    }
+
+    /// Appends `t` as RFC 3339 (no quotes).
+    pub fn write(&mut self, t: Timestamp, out: &mut Vec<u8>) {
+        match self.format(t) {
+            Some(text) => out.extend_from_slice(text),
+            None => {
+                use std::io::Write;
+                let _ = write!(out, "{}", t.rfc3339());
+            }
+        }
     }
 }
 
@@ -361,6 +442,30 @@ mod tests {
             let ts = Timestamp(n);
             let json = serde_json::to_string(&ts).unwrap();
             assert_eq!(json, format!("\"{}\"", ts.rfc3339()), "{n}");
+        }
+    }
+
+    #[test]
+    fn cached_writer_equals_display_across_seconds() {
+        let mut w = Rfc3339Writer::new();
+        let mut t = 0x5eed_i64;
+        let mut cases = vec![i64::MIN, i64::MAX, 0, -1, 1, 999_999_999, 1_000_000_000];
+        for i in 0..20_000i64 {
+            t = t.wrapping_add(0x0123_4567_89ab_cdef).rotate_left(7);
+            cases.push(t);
+            // Neighbours in the same second and across a second boundary,
+            // so the cache is both hit and refreshed.
+            cases.push(t.saturating_add(i % 1000));
+            cases.push(t.saturating_add(1_000_000_000 - t.rem_euclid(1_000_000_000)));
+        }
+        for n in cases {
+            let mut out = Vec::new();
+            w.write(Timestamp(n), &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                Timestamp(n).rfc3339().to_string(),
+                "{n}"
+            );
         }
     }
 

@@ -12,6 +12,7 @@ mod aggregate;
 mod build;
 mod community_id;
 mod filter;
+mod json_fast;
 mod model;
 mod text;
 mod writer;
@@ -28,6 +29,7 @@ pub use build::{
 };
 pub use community_id::{community_id_tcp, community_id_v1};
 pub use filter::{HostPort, ReportFilter};
+pub(crate) use json_fast::ConnectionJson;
 pub use model::*;
 pub(crate) use writer::connection_line;
 pub use writer::{ExchangeDetail, Format, ReportWriter, WriterOptions};

@@ -10,7 +10,12 @@
 //! all after the header. The JSON format holds the connections until the end
 //! and writes one [`Report`]; the text format holds at most
 //! [`WriterOptions::text_max_connections`] of them unless verbose.
+//!
+//! NDJSON `connection` lines, nearly all of the output, are written by hand
+//! (`json_fast.rs`), byte for byte what serde writes for them; every other
+//! line and the JSON document go through serde.
 
+use super::json_fast::{put_u64, ConnectionJson, ID_PLACEHOLDER};
 use super::model::*;
 use super::text::write_text;
 use serde::Serialize;
@@ -96,6 +101,8 @@ pub struct ReportWriter<W: Write> {
     /// `dyn Write` and a `BufWriter` (about a third of the run time on a
     /// capture of short connections).
     line_buf: Vec<u8>,
+    /// Writes NDJSON connection lines without serde (see `json_fast.rs`).
+    connection_json: ConnectionJson,
 }
 
 #[derive(Serialize)]
@@ -116,6 +123,7 @@ impl<W: Write> ReportWriter<W> {
             not_held: 0,
             header_written: false,
             line_buf: Vec::new(),
+            connection_json: ConnectionJson::new(),
         }
     }
 
@@ -139,7 +147,15 @@ impl<W: Write> ReportWriter<W> {
             }
         }
         match self.format {
-            Format::Ndjson => self.line("connection", &rec),
+            Format::Ndjson => {
+                self.header()?;
+                self.line_buf.clear();
+                let detail = self.opts.exchanges;
+                self.connection_json
+                    .write(&mut self.line_buf, &rec, Some(rec.id), detail);
+                self.line_buf.push(b'\n');
+                self.out.write_all(&self.line_buf)
+            }
             Format::Json => {
                 self.held.push(rec);
                 Ok(())
@@ -171,18 +187,13 @@ impl<W: Write> ReportWriter<W> {
         id_at: usize,
         id: u64,
     ) -> io::Result<()> {
-        if !self.header_written {
-            self.header_written = true;
-            let header = HeaderLine {
-                schema_version: SCHEMA_VERSION,
-                tool: ToolInfo::default(),
-            };
-            self.line("header", &header)?;
-        }
+        self.header()?;
         let (head, tail) = line.split_at(id_at.min(line.len()));
         let tail = tail.get(ID_PLACEHOLDER.len()..).unwrap_or_default();
+        self.line_buf.clear();
+        put_u64(&mut self.line_buf, id);
         self.out.write_all(head)?;
-        write!(self.out, "{id}")?;
+        self.out.write_all(&self.line_buf)?;
         self.out.write_all(tail)
     }
 
@@ -205,7 +216,8 @@ impl<W: Write> ReportWriter<W> {
         &mut self.out
     }
 
-    fn line<T: Serialize>(&mut self, kind: &str, body: &T) -> io::Result<()> {
+    /// Writes the `header` line unless written already.
+    fn header(&mut self) -> io::Result<()> {
         if !self.header_written {
             self.header_written = true;
             let header = HeaderLine {
@@ -214,6 +226,11 @@ impl<W: Write> ReportWriter<W> {
             };
             self.line("header", &header)?;
         }
+        Ok(())
+    }
+
+    fn line<T: Serialize>(&mut self, kind: &str, body: &T) -> io::Result<()> {
+        self.header()?;
         self.line_buf.clear();
         serde_json::to_writer(&mut self.line_buf, &Line { kind, body })?;
         self.line_buf.push(b'\n');
@@ -269,14 +286,28 @@ impl<W: Write> ReportWriter<W> {
     }
 }
 
-/// What [`connection_line`] writes for the connection id.
-const ID_PLACEHOLDER: &[u8] = b"18446744073709551615";
-
-/// The NDJSON line (newline included) that [`ReportWriter::connection`]
-/// writes for `rec`, except that the connection id is a placeholder whose
-/// offset is returned: worker threads serialize lines before the merge
-/// knows the final id. `rec` is left as it was given.
+/// Appends to `buf` the NDJSON line (newline included) that
+/// [`ReportWriter::connection`] writes for `rec`, except that the
+/// connection id is a placeholder ([`ID_PLACEHOLDER`]) whose offset from the
+/// start of the line is returned: worker threads serialize lines before the
+/// merge knows the final id. `json` is reused from line to line (it caches
+/// the last timestamp's text).
 pub(crate) fn connection_line(
+    json: &mut ConnectionJson,
+    rec: &ConnectionRecord,
+    detail: ExchangeDetail,
+    buf: &mut Vec<u8>,
+) -> io::Result<usize> {
+    let start = buf.len();
+    let at = json.write(buf, rec, None, detail);
+    buf.push(b'\n');
+    Ok(at - start)
+}
+
+/// The serde path that [`connection_line`] replaced, kept as the reference
+/// the equivalence tests compare the hand-written lines against.
+#[cfg(test)]
+pub(crate) fn connection_line_serde(
     rec: &mut ConnectionRecord,
     detail: ExchangeDetail,
     buf: &mut Vec<u8>,
