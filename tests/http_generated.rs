@@ -216,7 +216,7 @@ fn generated_conversations_are_framed_and_paired_exactly() {
             .exchanges
             .iter()
             .map(|e| Truth {
-                method: e.method.clone().unwrap_or_default(),
+                method: e.method.clone().unwrap_or_default().into_owned(),
                 uri: e.uri.clone().unwrap_or_default(),
                 status: e.status.unwrap_or(0),
                 req_body: e.request_body_bytes,

@@ -6,6 +6,7 @@
 //! both their request and their final response are done, then move to
 //! [`HttpFacts::exchanges`] in the same order.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -753,7 +754,7 @@ impl HttpConn {
         let start = std::mem::replace(&mut info.start, StartLine::Response { status: 0 });
         let (method, uri) = match start {
             StartLine::Request { method, uri } => (method, uri),
-            StartLine::Response { .. } => (String::new(), String::new()),
+            StartLine::Response { .. } => (Cow::Borrowed(""), String::new()),
         };
         if info.uri_cut {
             self.facts.uris_cut = self.facts.uris_cut.saturating_add(1);
@@ -1131,6 +1132,12 @@ impl HttpConn {
             if let Some(o) = self.open.pop_front() {
                 self.keep(o.ex);
             }
+        }
+        if self.open.is_empty() && self.open.capacity() > 0 {
+            // An idle connection holds no room for an open exchange (~330
+            // bytes, the size of its kept copy): idle connections are the
+            // many, and the next request pays one allocation.
+            self.open = VecDeque::new();
         }
     }
 

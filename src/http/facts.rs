@@ -3,6 +3,7 @@
 //! changing the report.
 
 use crate::time::Timestamp;
+use std::borrow::Cow;
 
 /// What a connection's byte streams carry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,7 +47,9 @@ pub struct ConnectionTokens {
     pub keep_alive: bool,
     pub upgrade: bool,
     /// All tokens, lower-cased, in order (bounded by the header limits).
-    pub tokens: Vec<String>,
+    /// `close`, `keep-alive` and `upgrade` borrow a constant: no allocation
+    /// per message for the tokens nearly every message carries.
+    pub tokens: Vec<Cow<'static, str>>,
 }
 
 /// One request and its response.
@@ -74,7 +77,9 @@ pub struct ConnectionTokens {
 /// completing the response (last byte to last byte).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Exchange {
-    pub method: Option<String>,
+    /// The standard methods (RFC 9110 section 9, and PATCH) borrow a
+    /// constant; others are owned.
+    pub method: Option<Cow<'static, str>>,
     /// Request target as sent, cut to `HttpConfig::max_uri_len` bytes.
     pub uri: Option<String>,
     /// Status of the final response.

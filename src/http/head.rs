@@ -6,12 +6,18 @@
 //! [`HeadInfo`] keeps owned copies of the small things the report needs.
 
 use super::facts::{ConnectionTokens, KeepAliveParams, Version};
+use std::borrow::Cow;
 
 /// The first line of a parsed head.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum StartLine {
-    Request { method: String, uri: String },
-    Response { status: u16 },
+    Request {
+        method: Cow<'static, str>,
+        uri: String,
+    },
+    Response {
+        status: u16,
+    },
 }
 
 /// `Content-Length` as received (RFC 9112 section 6.3 item 5).
@@ -165,7 +171,7 @@ fn parse_request_in<'b>(
         return Err(HeadError::Malformed);
     };
     let start = StartLine::Request {
-        method: method.to_owned(),
+        method: intern_method(method),
         uri: truncate_str(path, lim.max_uri_len).to_owned(),
     };
     let mut info = head_info(start, minor, req.headers, lim);
@@ -206,6 +212,20 @@ fn parse_response_in<'b>(
         resp.headers,
         lim,
     ))
+}
+
+/// Methods that borrow a constant instead of allocating per request.
+const STANDARD_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+];
+
+/// `method` (case-sensitive, RFC 9110 section 9.1) as a constant when it
+/// is a standard one.
+fn intern_method(method: &str) -> Cow<'static, str> {
+    match STANDARD_METHODS.iter().find(|&&m| m == method) {
+        Some(&m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_owned()),
+    }
 }
 
 /// Longest prefix of `s` of at most `max` bytes ending at a char boundary.
@@ -342,7 +362,19 @@ fn add_connection_token(ct: &mut ConnectionTokens, tok: &[u8], lim: &HeadLimits)
         ct.upgrade = true;
     }
     if ct.tokens.len() < lim.max_connection_tokens {
-        ct.tokens.push(lower(tok, lim.max_token_len));
+        // Tokens the flags name, when not cut, are the constant itself.
+        let known = ["close", "keep-alive", "upgrade"]
+            .into_iter()
+            .find(|k| tok.len() <= lim.max_token_len && tok.eq_ignore_ascii_case(k.as_bytes()));
+        if ct.tokens.capacity() == 0 {
+            // Most fields carry one token: room for it, not the four a
+            // first push would make (kept for every exchange).
+            ct.tokens.reserve_exact(1);
+        }
+        ct.tokens.push(match known {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(lower(tok, lim.max_token_len)),
+        });
     }
 }
 

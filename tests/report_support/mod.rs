@@ -237,6 +237,6 @@ pub fn tokens(list: &[&str]) -> ConnectionTokens {
         close: list.contains(&"close"),
         keep_alive: list.contains(&"keep-alive"),
         upgrade: list.contains(&"upgrade"),
-        tokens: list.iter().map(|s| s.to_string()).collect(),
+        tokens: list.iter().map(|s| s.to_string().into()).collect(),
     }
 }
