@@ -754,7 +754,7 @@ impl HttpConn {
         let start = std::mem::replace(&mut info.start, StartLine::Response { status: 0 });
         let (method, uri) = match start {
             StartLine::Request { method, uri } => (method, uri),
-            StartLine::Response { .. } => (Cow::Borrowed(""), String::new()),
+            StartLine::Response { .. } => (Cow::Borrowed(""), Box::default()),
         };
         if info.uri_cut {
             self.facts.uris_cut = self.facts.uris_cut.saturating_add(1);

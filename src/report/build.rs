@@ -385,7 +385,7 @@ pub fn infer_flags(rec: &ConnectionRecord, http: &HttpFacts, tcp: &TcpFacts) -> 
 fn exchange_record(ex: &Exchange) -> ExchangeRecord {
     ExchangeRecord {
         method: ex.method.as_deref().map(str::to_owned),
-        uri: ex.uri.clone(),
+        uri: ex.uri.as_deref().map(str::to_owned),
         status: ex.status,
         request_version: version(ex.request_version),
         response_version: version(ex.response_version),

@@ -33,23 +33,25 @@ struct FlowKey {
 
 impl FlowKey {
     fn of(seg: &Segment<'_>) -> FlowKey {
-        let (lo, hi) = if seg.src <= seg.dst {
-            (seg.src, seg.dst)
-        } else {
-            (seg.dst, seg.src)
-        };
-        FlowKey {
-            tag: seg.tag,
-            lo,
-            hi,
-        }
+        FlowKey::new(seg.tag, seg.src, seg.dst)
+    }
+
+    /// The key of a tracked connection: its endpoints are its first
+    /// segment's, whichever way the direction was decided, so a slot
+    /// need not keep its key.
+    fn of_conn(f: &TcpFacts) -> FlowKey {
+        FlowKey::new(f.tag, f.client, f.server)
+    }
+
+    fn new(tag: NetTag, a: Endpoint, b: Endpoint) -> FlowKey {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        FlowKey { tag, lo, hi }
     }
 }
 
 const NIL: u32 = u32::MAX;
 
 struct Slot<H> {
-    key: FlowKey,
     conn: Conn<H>,
     prev: u32,
     next: u32,
@@ -304,7 +306,7 @@ impl<H: StreamHandler> FlowTable<H> {
             // wait), its key kept as a tombstone for `close_linger`.
             let ns = i64::try_from(linger.as_nanos()).unwrap_or(i64::MAX);
             let deadline = Timestamp(now.0.saturating_add(ns));
-            let key = slot.key;
+            let key = FlowKey::of_conn(&slot.conn.facts);
             let tomb = Tomb::new(&key, deadline, slot.conn.client_isn());
             self.finish_slot(idx, false);
             // Both bounded by the connection cap: a 4-tuple reused over and
@@ -467,8 +469,8 @@ impl<H: StreamHandler> FlowTable<H> {
             }
         };
         if let Some(s) = self.slots.get_mut(idx as usize) {
+            debug_assert!(FlowKey::of_conn(&conn.facts) == key);
             *s = Some(Slot {
-                key,
                 conn,
                 prev: NIL,
                 next: NIL,
@@ -487,7 +489,7 @@ impl<H: StreamHandler> FlowTable<H> {
         let Some(mut slot) = self.slots.get_mut(i as usize).and_then(Option::take) else {
             return;
         };
-        self.map.remove(&slot.key);
+        self.map.remove(&FlowKey::of_conn(&slot.conn.facts));
         self.free.push(i);
         let mut env = Env {
             cfg: &self.cfg,

@@ -88,7 +88,7 @@ impl Conn {
     ) -> Self {
         let mut ex = Exchange {
             method: Some("GET".into()),
-            uri: Some(format!("/{}", self.http.exchanges.len())),
+            uri: Some(format!("/{}", self.http.exchanges.len()).into()),
             status: Some(200),
             request_version: Some(11),
             response_version: Some(11),
