@@ -68,7 +68,7 @@ enum Body {
 struct RequestStart {
     first: Timestamp,
     /// Requests whose response had not ended.
-    outstanding: usize,
+    outstanding: u32,
     after_server_fin: bool,
     after_close: bool,
 }
@@ -512,7 +512,7 @@ impl HttpConn {
         if d == TO_SERVER {
             self.dirs[d].start = RequestStart {
                 first: ts,
-                outstanding: self.outstanding(),
+                outstanding: u32::try_from(self.outstanding()).unwrap_or(u32::MAX),
                 after_server_fin: self.server_fin,
                 after_close: self.close_announced,
             };
@@ -695,7 +695,7 @@ impl HttpConn {
     ) -> Option<u64> {
         self.facts.requests += 1;
         let start = self.dirs[TO_SERVER].start;
-        let depth = u32::try_from(start.outstanding.saturating_add(1)).unwrap_or(u32::MAX);
+        let depth = start.outstanding.saturating_add(1);
         self.facts.pipeline_depth_max = self.facts.pipeline_depth_max.max(depth);
         if start.outstanding == 0 {
             if let Some(end) = self.facts.last_response_end {
