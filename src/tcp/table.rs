@@ -44,7 +44,19 @@ impl FlowKey {
     }
 
     fn new(tag: NetTag, a: Endpoint, b: Endpoint) -> FlowKey {
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        // Any order both directions agree on will do; two IPv4 endpoints
+        // compare as one integer each (the order `Endpoint`'s `Ord` gives
+        // too, without its matching on the address family).
+        let a_first = match (a.ip, b.ip) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => {
+                let key = |ip: std::net::Ipv4Addr, port: u16| {
+                    (u64::from(ip.to_bits()) << 16) | u64::from(port)
+                };
+                key(x, a.port) <= key(y, b.port)
+            }
+            _ => a <= b,
+        };
+        let (lo, hi) = if a_first { (a, b) } else { (b, a) };
         FlowKey { tag, lo, hi }
     }
 }
