@@ -113,7 +113,9 @@ pub(crate) fn sha1(msg: &[u8]) -> [u8; 20] {
         let (w2, w3) = rest.split_at(20);
         rounds(&mut s, w0, 0x5A82_7999, |b, c, d| (b & c) | (!b & d));
         rounds(&mut s, w1, 0x6ED9_EBA1, |b, c, d| b ^ c ^ d);
-        rounds(&mut s, w2, 0x8F1B_BCDC, |b, c, d| (b & c) | (b & d) | (c & d));
+        rounds(&mut s, w2, 0x8F1B_BCDC, |b, c, d| {
+            (b & c) | (b & d) | (c & d)
+        });
         rounds(&mut s, w3, 0xCA62_C1D6, |b, c, d| b ^ c ^ d);
         for (hi, v) in h.iter_mut().zip(s) {
             *hi = hi.wrapping_add(v);

@@ -609,3 +609,21 @@ impl<H: StreamHandler> FlowTable<H> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::HttpConn;
+
+    /// What an open connection and a tombstone cost, kept in check (see
+    /// the module docs and BENCHMARKS.md): the slot is most of an open
+    /// connection's memory, and a busy capture holds hundreds of thousands
+    /// of tombstones.
+    #[test]
+    fn slot_and_tombstone_sizes_stay_small() {
+        let slot = std::mem::size_of::<Slot<HttpConn>>();
+        assert!(slot <= 1472, "slot is {slot} bytes");
+        let tomb = std::mem::size_of::<(V4Key, Tomb)>();
+        assert!(tomb <= 40, "IPv4 tombstone entry is {tomb} bytes");
+    }
+}
