@@ -216,8 +216,8 @@ fn generated_conversations_are_framed_and_paired_exactly() {
             .exchanges
             .iter()
             .map(|e| Truth {
-                method: e.method.clone().unwrap_or_default(),
-                uri: e.uri.clone().unwrap_or_default(),
+                method: e.method.clone().unwrap_or_default().into_owned(),
+                uri: e.uri.as_deref().unwrap_or_default().to_owned(),
                 status: e.status.unwrap_or(0),
                 req_body: e.request_body_bytes,
                 resp_body: e.response_body_bytes,

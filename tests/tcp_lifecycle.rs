@@ -504,3 +504,50 @@ fn ipv6_connection() {
     assert_eq!(c.facts.time_wait, Sides::Server);
     assert_eq!(c.handler.text(TO_S), "hello<fin>");
 }
+
+/// Tombstones past their linger neither absorb segments nor count against
+/// the cap (`max_connections` also bounds tombstones), whether or not they
+/// have been swept from memory yet.
+#[test]
+fn expired_tombstones_free_their_place_under_the_cap() {
+    let cfg = TcpConfig {
+        max_connections: 2,
+        ..Sim::default_cfg() // linger 2 s
+    };
+    let mut sim = Sim::new(cfg);
+    let close = |f: &mut Flow| {
+        let mut p = f.handshake().to_vec();
+        p.push(f.c_data(b"req"));
+        p.push(f.s_fin());
+        p.push(f.c_fin());
+        p.push(f.s_ack());
+        p
+    };
+    // Two closed connections fill the tombstone cap.
+    let mut a = Flow::between(ep("10.0.0.1", 1001), ep("10.0.0.2", 80), 1, 2);
+    let mut b = Flow::between(ep("10.0.0.1", 1002), ep("10.0.0.2", 80), 3, 4);
+    let pa = close(&mut a);
+    sim.feed_all(&pa);
+    let pb = close(&mut b);
+    sim.feed_all(&pb);
+    assert_eq!(sim.done.len(), 2);
+    // Later than the linger: a third closes and gets a tombstone, since
+    // the first two expired.
+    let mut c = Flow::between(ep("10.0.0.1", 1003), ep("10.0.0.2", 80), 5, 6);
+    c.at(a.t + 5 * SEC);
+    let pc = close(&mut c);
+    sim.feed_all(&pc);
+    assert_eq!(sim.done.len(), 3);
+    let mut late_c = pc[pc.len() - 1].clone();
+    late_c.ts += 100 * MS;
+    sim.feed(&late_c);
+    assert_eq!(sim.table.late_segments(), 1, "the new tombstone absorbs");
+    assert_eq!(sim.table.len(), 0);
+    // The expired tombstone of the first absorbs nothing: its late FIN
+    // starts a connection.
+    let mut late_a = pa[pa.len() - 1].clone();
+    late_a.ts = late_c.ts + MS;
+    sim.feed(&late_a);
+    assert_eq!(sim.table.late_segments(), 1);
+    assert_eq!(sim.table.len(), 1);
+}

@@ -55,9 +55,65 @@ pub(crate) fn tls_verdict(start: &[u8]) -> Option<bool> {
 /// Checks `line` (without its line ending if `complete`) against the start
 /// lines. An incomplete line is judged as a prefix.
 pub(crate) fn check_line(line: &[u8], complete: bool) -> LineVerdict {
+    // Whole well-formed lines, the common case, are recognized in one
+    // pass over the slice; the automaton judges everything else (and
+    // agrees on these: see the `fast_paths_agree_with_automaton` test).
+    if complete {
+        if is_status_line(line) {
+            return LineVerdict::Response;
+        }
+        if is_request_line(line) {
+            return LineVerdict::Request;
+        }
+    }
     let mut c = LineCheck::new();
     c.feed(line);
     c.verdict(complete)
+}
+
+/// `line` (without its `\n`, an optional `\r` at its end) is a whole
+/// request line: `tchar+ SP target SP HTTP/1.DIGIT`, the target visible
+/// bytes without spaces.
+fn is_request_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let m = line
+        .iter()
+        .position(|&b| !is_tchar(b))
+        .unwrap_or(line.len());
+    let Some((b' ', rest)) = line
+        .get(m..)
+        .and_then(<[u8]>::split_first)
+        .map(|(b, r)| (*b, r))
+    else {
+        return false;
+    };
+    let t = rest
+        .iter()
+        .position(|&b| !is_target_byte(b))
+        .unwrap_or(rest.len());
+    let Some((b' ', version)) = rest
+        .get(t..)
+        .and_then(<[u8]>::split_first)
+        .map(|(b, r)| (*b, r))
+    else {
+        return false;
+    };
+    m > 0 && t > 0 && matches!(version.strip_prefix(HTTP1_PREFIX), Some([d]) if d.is_ascii_digit())
+}
+
+/// `line` (without its `\n`, an optional `\r` at its end) is a whole
+/// status line: `HTTP/1.DIGIT SP 3DIGIT [SP reason]`.
+fn is_status_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some([minor, b' ', s1, s2, s3, rest @ ..]) = line.strip_prefix(HTTP1_PREFIX) else {
+        return false;
+    };
+    [minor, s1, s2, s3].iter().all(|d| d.is_ascii_digit())
+        && match rest {
+            [] => true,
+            [b' ', reason @ ..] => reason.iter().all(|&b| is_reason_byte(b)),
+            _ => false,
+        }
 }
 
 /// The index of the byte at which `line` (without its `\n`) can no longer
@@ -201,12 +257,23 @@ pub(crate) fn status_line_dies_at(line: &[u8]) -> Option<usize> {
     None
 }
 
+/// A byte of a request target (RFC 9112 section 3.2: visible, no space).
+fn is_target_byte(b: u8) -> bool {
+    b > b' ' && b != 0x7f
+}
+
+/// A byte of a reason phrase (RFC 9112 section 4: HTAB, SP, VCHAR,
+/// obs-text).
+fn is_reason_byte(b: u8) -> bool {
+    b == b'\t' || (b >= 0x20 && b != 0x7f)
+}
+
 fn step_req(s: Req, b: u8) -> Req {
     let version = b"HTTP/1.";
     match s {
         Req::Method { .. } if is_tchar(b) => Req::Method { any: true },
         Req::Method { any: true } if b == b' ' => Req::TargetStart,
-        Req::TargetStart | Req::Target if b > b' ' && b != 0x7f => Req::Target,
+        Req::TargetStart | Req::Target if is_target_byte(b) => Req::Target,
         Req::Target if b == b' ' => Req::Version(0),
         Req::Version(i) if usize::from(i) < version.len() => {
             if version.get(usize::from(i)) == Some(&b) {
@@ -234,7 +301,7 @@ fn step_resp(s: Resp, b: u8) -> Resp {
         Resp::Space if b.is_ascii_digit() => Resp::Status(1),
         Resp::Status(n) if n < 3 && b.is_ascii_digit() => Resp::Status(n + 1),
         Resp::Status(3) if b == b' ' => Resp::Reason,
-        Resp::Reason if b == b'\t' || (b >= 0x20 && b != 0x7f) => Resp::Reason,
+        Resp::Reason if is_reason_byte(b) => Resp::Reason,
         _ => Resp::Dead,
     }
 }
@@ -334,6 +401,65 @@ mod tests {
                 assert_eq!(c.verdict(false), check_line(&line[..cut], false));
                 c.feed(&line[cut..]);
                 assert_eq!(c.verdict(true), check_line(line, true), "{line:?} at {cut}");
+            }
+        }
+    }
+
+    /// The automaton alone, as `check_line` was before its fast paths.
+    fn automaton(line: &[u8], complete: bool) -> LineVerdict {
+        let mut c = LineCheck::new();
+        c.feed(line);
+        c.verdict(complete)
+    }
+
+    #[test]
+    fn fast_paths_agree_with_automaton() {
+        let lines: [&[u8]; 24] = [
+            b"GET / HTTP/1.1",
+            b"GET / HTTP/1.1\r",
+            b"GET / HTTP/1.1\r\r",
+            b"GET /\r HTTP/1.1",
+            b"GET  / HTTP/1.1",
+            b"GET / HTTP/1.12",
+            b"GET / HTTP/1.",
+            b"GET / HTTP/2.0",
+            b" / HTTP/1.1",
+            b"G(T / HTTP/1.1",
+            b"GET /\x7f HTTP/1.1",
+            b"GET /\x80 HTTP/1.1",
+            b"HTTP/1.1 200 OK",
+            b"HTTP/1.1 200 OK\r",
+            b"HTTP/1.1 200",
+            b"HTTP/1.1 200\r",
+            b"HTTP/1.1 200 ",
+            b"HTTP/1.1 200OK",
+            b"HTTP/1.1 20 OK",
+            b"HTTP/1.1 200 O\x01K",
+            b"HTTP/1.1 200 \tO\x80K",
+            b"HTTP/1.x 200 OK",
+            b"HTTP/1.1  200 OK",
+            b"PRI * HTTP/2.0",
+        ];
+        for line in lines {
+            for end in 0..=line.len() {
+                let l = &line[..end];
+                for complete in [false, true] {
+                    assert_eq!(
+                        check_line(l, complete),
+                        automaton(l, complete),
+                        "{l:?} {complete}"
+                    );
+                }
+            }
+        }
+        // Every single-byte substitution in a request and a status line.
+        for base in [&b"GET /a HTTP/1.1\r"[..], &b"HTTP/1.0 404 Not Found\r"[..]] {
+            for i in 0..base.len() {
+                for b in 0..=255u8 {
+                    let mut l = base.to_vec();
+                    l[i] = b;
+                    assert_eq!(check_line(&l, true), automaton(&l, true), "{l:?}");
+                }
             }
         }
     }

@@ -6,6 +6,7 @@
 //! both their request and their final response are done, then move to
 //! [`HttpFacts::exchanges`] in the same order.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -67,7 +68,7 @@ enum Body {
 struct RequestStart {
     first: Timestamp,
     /// Requests whose response had not ended.
-    outstanding: usize,
+    outstanding: u32,
     after_server_fin: bool,
     after_close: bool,
 }
@@ -511,7 +512,7 @@ impl HttpConn {
         if d == TO_SERVER {
             self.dirs[d].start = RequestStart {
                 first: ts,
-                outstanding: self.outstanding(),
+                outstanding: u32::try_from(self.outstanding()).unwrap_or(u32::MAX),
                 after_server_fin: self.server_fin,
                 after_close: self.close_announced,
             };
@@ -694,7 +695,7 @@ impl HttpConn {
     ) -> Option<u64> {
         self.facts.requests += 1;
         let start = self.dirs[TO_SERVER].start;
-        let depth = u32::try_from(start.outstanding.saturating_add(1)).unwrap_or(u32::MAX);
+        let depth = start.outstanding.saturating_add(1);
         self.facts.pipeline_depth_max = self.facts.pipeline_depth_max.max(depth);
         if start.outstanding == 0 {
             if let Some(end) = self.facts.last_response_end {
@@ -753,7 +754,7 @@ impl HttpConn {
         let start = std::mem::replace(&mut info.start, StartLine::Response { status: 0 });
         let (method, uri) = match start {
             StartLine::Request { method, uri } => (method, uri),
-            StartLine::Response { .. } => (String::new(), String::new()),
+            StartLine::Response { .. } => (Cow::Borrowed(""), Box::default()),
         };
         if info.uri_cut {
             self.facts.uris_cut = self.facts.uris_cut.saturating_add(1);
@@ -1131,6 +1132,12 @@ impl HttpConn {
             if let Some(o) = self.open.pop_front() {
                 self.keep(o.ex);
             }
+        }
+        if self.open.is_empty() && self.open.capacity() > 0 {
+            // An idle connection holds no room for an open exchange (~330
+            // bytes, the size of its kept copy): idle connections are the
+            // many, and the next request pays one allocation.
+            self.open = VecDeque::new();
         }
     }
 

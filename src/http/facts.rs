@@ -3,6 +3,7 @@
 //! changing the report.
 
 use crate::time::Timestamp;
+use std::borrow::Cow;
 
 /// What a connection's byte streams carry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,7 +47,10 @@ pub struct ConnectionTokens {
     pub keep_alive: bool,
     pub upgrade: bool,
     /// All tokens, lower-cased, in order (bounded by the header limits).
-    pub tokens: Vec<String>,
+    /// `close`, `keep-alive` and `upgrade` borrow a constant, and so does
+    /// a list of just one of them: no allocation for what nearly every
+    /// message carries.
+    pub tokens: Cow<'static, [Cow<'static, str>]>,
 }
 
 /// One request and its response.
@@ -74,9 +78,12 @@ pub struct ConnectionTokens {
 /// completing the response (last byte to last byte).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Exchange {
-    pub method: Option<String>,
-    /// Request target as sent, cut to `HttpConfig::max_uri_len` bytes.
-    pub uri: Option<String>,
+    /// The standard methods (RFC 9110 section 9, and PATCH) borrow a
+    /// constant; others are owned.
+    pub method: Option<Cow<'static, str>>,
+    /// Request target as sent, cut to `HttpConfig::max_uri_len` bytes
+    /// (boxed: no spare capacity, 8 bytes less per exchange kept).
+    pub uri: Option<Box<str>>,
     /// Status of the final response.
     pub status: Option<u16>,
     pub request_version: Option<Version>,

@@ -6,12 +6,18 @@
 //! [`HeadInfo`] keeps owned copies of the small things the report needs.
 
 use super::facts::{ConnectionTokens, KeepAliveParams, Version};
+use std::borrow::Cow;
 
 /// The first line of a parsed head.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum StartLine {
-    Request { method: String, uri: String },
-    Response { status: u16 },
+    Request {
+        method: Cow<'static, str>,
+        uri: Box<str>,
+    },
+    Response {
+        status: u16,
+    },
 }
 
 /// `Content-Length` as received (RFC 9112 section 6.3 item 5).
@@ -165,8 +171,8 @@ fn parse_request_in<'b>(
         return Err(HeadError::Malformed);
     };
     let start = StartLine::Request {
-        method: method.to_owned(),
-        uri: truncate_str(path, lim.max_uri_len).to_owned(),
+        method: intern_method(method),
+        uri: truncate_str(path, lim.max_uri_len).into(),
     };
     let mut info = head_info(start, minor, req.headers, lim);
     info.uri_cut = path.len() > lim.max_uri_len;
@@ -206,6 +212,20 @@ fn parse_response_in<'b>(
         resp.headers,
         lim,
     ))
+}
+
+/// Methods that borrow a constant instead of allocating per request.
+const STANDARD_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+];
+
+/// `method` (case-sensitive, RFC 9110 section 9.1) as a constant when it
+/// is a standard one.
+fn intern_method(method: &str) -> Cow<'static, str> {
+    match STANDARD_METHODS.iter().find(|&&m| m == method) {
+        Some(&m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_owned()),
+    }
 }
 
 /// Longest prefix of `s` of at most `max` bytes ending at a char boundary.
@@ -342,9 +362,35 @@ fn add_connection_token(ct: &mut ConnectionTokens, tok: &[u8], lim: &HeadLimits)
         ct.upgrade = true;
     }
     if ct.tokens.len() < lim.max_connection_tokens {
-        ct.tokens.push(lower(tok, lim.max_token_len));
+        // Tokens the flags name, when not cut, are the constant itself.
+        let known = KNOWN_TOKENS.iter().find(|(k, _)| {
+            tok.len() <= lim.max_token_len && tok.eq_ignore_ascii_case(k.as_bytes())
+        });
+        match (known, &mut ct.tokens) {
+            (Some(&(_, alone)), tokens) if tokens.is_empty() => ct.tokens = Cow::Borrowed(alone),
+            (known, tokens) => {
+                let list = tokens.to_mut();
+                if list.capacity() == 0 {
+                    // Room for this one, not the four a first push makes
+                    // (kept for every exchange).
+                    list.reserve_exact(1);
+                }
+                list.push(match known {
+                    Some(&(k, _)) => Cow::Borrowed(k),
+                    None => Cow::Owned(lower(tok, lim.max_token_len)),
+                });
+            }
+        }
     }
 }
+
+/// The tokens with a flag in [`ConnectionTokens`], each with a list of
+/// just that token.
+const KNOWN_TOKENS: [(&str, &[Cow<'static, str>]); 3] = [
+    ("close", &[Cow::Borrowed("close")]),
+    ("keep-alive", &[Cow::Borrowed("keep-alive")]),
+    ("upgrade", &[Cow::Borrowed("upgrade")]),
+];
 
 /// `Keep-Alive: timeout=5, max=100` (RFC 2068 section 19.7.1.1); the first
 /// occurrence of each parameter wins, values may be quoted.
@@ -416,6 +462,31 @@ mod tests {
         assert_eq!(i.version, 10);
         assert!(i.connection.keep_alive && !i.connection.close);
         assert_eq!(i.connection.tokens, vec!["keep-alive", "foo"]);
+        // A lone known token, any case, is a borrowed list; the method too.
+        let j = parse_request(b"PUT / HTTP/1.1\r\nConnection: Close\r\n\r\n", &LIM).unwrap();
+        assert_eq!(j.connection.tokens, vec!["close"]);
+        assert!(matches!(j.connection.tokens, Cow::Borrowed(_)));
+        assert!(matches!(
+            j.start,
+            StartLine::Request {
+                method: Cow::Borrowed("PUT"),
+                ..
+            }
+        ));
+        let j = parse_request(
+            b"FOO / HTTP/1.1\r\nConnection: upgrade, close\r\n\r\n",
+            &LIM,
+        )
+        .unwrap();
+        assert_eq!(j.connection.tokens, vec!["upgrade", "close"]);
+        assert!(j.connection.close && j.connection.upgrade);
+        assert_eq!(
+            j.start,
+            StartLine::Request {
+                method: "FOO".into(),
+                uri: "/".into()
+            }
+        );
         assert_eq!(i.keep_alive.timeout, Some(5));
         assert_eq!(i.keep_alive.max, Some(100));
         assert!(i.expect_continue);

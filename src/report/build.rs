@@ -384,8 +384,8 @@ pub fn infer_flags(rec: &ConnectionRecord, http: &HttpFacts, tcp: &TcpFacts) -> 
 
 fn exchange_record(ex: &Exchange) -> ExchangeRecord {
     ExchangeRecord {
-        method: ex.method.clone(),
-        uri: ex.uri.clone(),
+        method: ex.method.as_deref().map(str::to_owned),
+        uri: ex.uri.as_deref().map(str::to_owned),
         status: ex.status,
         request_version: version(ex.request_version),
         response_version: version(ex.response_version),
@@ -401,8 +401,18 @@ fn exchange_record(ex: &Exchange) -> ExchangeRecord {
         framing: framing(ex.response_framing),
         request_framing: framing(ex.request_framing),
         connection: ConnectionHeaders {
-            request: ex.request_connection.tokens.clone(),
-            response: ex.response_connection.tokens.clone(),
+            request: ex
+                .request_connection
+                .tokens
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+            response: ex
+                .response_connection
+                .tokens
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
         },
         keep_alive: KeepAliveRecord {
             timeout: ex.keep_alive.timeout,

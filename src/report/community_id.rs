@@ -105,27 +105,19 @@ pub(crate) fn sha1(msg: &[u8]) -> [u8; 20] {
         for i in 16..80 {
             w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
         }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, wi) in w.iter().enumerate() {
-            let (f, k) = match i {
-                0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
-                20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-                _ => (b ^ c ^ d, 0xCA62_C1D6),
-            };
-            let t = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(*wi);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
-        }
-        for (hi, v) in h.iter_mut().zip([a, b, c, d, e]) {
+        // The four stages as separate loops, each with its own function
+        // and constant: no branch on the round number inside the loop.
+        let mut s = h;
+        let (w0, rest) = w.split_at(20);
+        let (w1, rest) = rest.split_at(20);
+        let (w2, w3) = rest.split_at(20);
+        rounds(&mut s, w0, 0x5A82_7999, |b, c, d| (b & c) | (!b & d));
+        rounds(&mut s, w1, 0x6ED9_EBA1, |b, c, d| b ^ c ^ d);
+        rounds(&mut s, w2, 0x8F1B_BCDC, |b, c, d| {
+            (b & c) | (b & d) | (c & d)
+        });
+        rounds(&mut s, w3, 0xCA62_C1D6, |b, c, d| b ^ c ^ d);
+        for (hi, v) in h.iter_mut().zip(s) {
             *hi = hi.wrapping_add(v);
         }
     }
@@ -134,6 +126,26 @@ pub(crate) fn sha1(msg: &[u8]) -> [u8; 20] {
         chunk.copy_from_slice(&v.to_be_bytes());
     }
     out
+}
+
+/// SHA-1 rounds with one round function `f` and constant `k`.
+#[inline(always)]
+fn rounds(s: &mut [u32; 5], w: &[u32], k: u32, f: impl Fn(u32, u32, u32) -> u32) {
+    let [mut a, mut b, mut c, mut d, mut e] = *s;
+    for &wi in w {
+        let t = a
+            .rotate_left(5)
+            .wrapping_add(f(b, c, d))
+            .wrapping_add(e)
+            .wrapping_add(k)
+            .wrapping_add(wi);
+        e = d;
+        d = c;
+        c = b.rotate_left(30);
+        b = a;
+        a = t;
+    }
+    *s = [a, b, c, d, e];
 }
 
 /// Standard base64 (RFC 4648 section 4) with padding.

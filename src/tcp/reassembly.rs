@@ -27,6 +27,7 @@
 use super::{Anomalies, Direction, StreamHandler};
 use crate::time::Timestamp;
 use std::collections::VecDeque;
+use std::ops::RangeFrom;
 
 /// Where delivered bytes, gaps and the FIN go, with the counters they feed.
 pub(crate) struct Out<'a, H> {
@@ -102,6 +103,45 @@ impl Chunk {
     }
 }
 
+/// The out-of-order chunks, sorted; allocated only while some are held
+/// (most streams never have a hole, and an empty `VecDeque` inline would
+/// cost every connection 24 bytes more per direction).
+#[derive(Default)]
+// The box is the point: 8 bytes inline instead of the deque's 32.
+#[allow(clippy::box_collection)]
+struct Chunks(Option<Box<VecDeque<Chunk>>>);
+
+impl Chunks {
+    fn partition_point(&self, pred: impl FnMut(&Chunk) -> bool) -> usize {
+        self.0.as_ref().map_or(0, |d| d.partition_point(pred))
+    }
+
+    fn range(&self, from: RangeFrom<usize>) -> impl Iterator<Item = &Chunk> {
+        self.0.iter().flat_map(move |d| d.range(from.clone()))
+    }
+
+    fn get(&self, i: usize) -> Option<&Chunk> {
+        self.0.as_ref()?.get(i)
+    }
+
+    fn front(&self) -> Option<&Chunk> {
+        self.0.as_ref()?.front()
+    }
+
+    fn insert(&mut self, i: usize, c: Chunk) {
+        self.0.get_or_insert_with(Box::default).insert(i, c);
+    }
+
+    fn pop_front(&mut self) -> Option<Chunk> {
+        let d = self.0.as_mut()?;
+        let c = d.pop_front();
+        if d.is_empty() {
+            self.0 = None;
+        }
+        c
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Reassembler {
     /// First offset not yet handed up.
@@ -113,7 +153,7 @@ pub(crate) struct Reassembler {
     fin_delivered: bool,
     /// After an RST or the end of the connection nothing more is delivered.
     stopped: bool,
-    chunks: VecDeque<Chunk>,
+    chunks: Chunks,
     buffered: usize,
     /// The peer acknowledged bytes up to `.0`, beyond `next`, first at
     /// `.1`: a hole the capture missed, declared once the reorder window

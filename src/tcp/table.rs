@@ -2,6 +2,11 @@
 //! recently active first in an intrusive list for O(1) eviction, and the
 //! tombstones of closed connections until their capture-time deadline.
 //!
+//! Memory: an open connection costs its slot (the connection's state) and
+//! a `map` entry; a tombstone costs a `Tombs` entry (40 bytes for IPv4,
+//! 72 otherwise, at up to twice that while the map is half full after
+//! growing) and 8 bytes of deadline queue.
+//!
 //! Invariants: `map`, the slots and the LRU list hold the same connections;
 //! `len() <= max_connections`; finished connections are queued in the order
 //! they ended; nothing here reads the clock (time is the latest segment
@@ -15,6 +20,7 @@ use super::hash::SeededFx;
 use super::*;
 use crate::decode::{Endpoint, NetTag};
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 
 /// The lookup key: the tag and both endpoints, lower endpoint first, so
 /// both directions of a connection find it.
@@ -27,23 +33,37 @@ struct FlowKey {
 
 impl FlowKey {
     fn of(seg: &Segment<'_>) -> FlowKey {
-        let (lo, hi) = if seg.src <= seg.dst {
-            (seg.src, seg.dst)
-        } else {
-            (seg.dst, seg.src)
+        FlowKey::new(seg.tag, seg.src, seg.dst)
+    }
+
+    /// The key of a tracked connection: its endpoints are its first
+    /// segment's, whichever way the direction was decided, so a slot
+    /// need not keep its key.
+    fn of_conn(f: &TcpFacts) -> FlowKey {
+        FlowKey::new(f.tag, f.client, f.server)
+    }
+
+    fn new(tag: NetTag, a: Endpoint, b: Endpoint) -> FlowKey {
+        // Any order both directions agree on will do; two IPv4 endpoints
+        // compare as one integer each (the order `Endpoint`'s `Ord` gives
+        // too, without its matching on the address family).
+        let a_first = match (a.ip, b.ip) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => {
+                let key = |ip: std::net::Ipv4Addr, port: u16| {
+                    (u64::from(ip.to_bits()) << 16) | u64::from(port)
+                };
+                key(x, a.port) <= key(y, b.port)
+            }
+            _ => a <= b,
         };
-        FlowKey {
-            tag: seg.tag,
-            lo,
-            hi,
-        }
+        let (lo, hi) = if a_first { (a, b) } else { (b, a) };
+        FlowKey { tag, lo, hi }
     }
 }
 
 const NIL: u32 = u32::MAX;
 
 struct Slot<H> {
-    key: FlowKey,
     conn: Conn<H>,
     prev: u32,
     next: u32,
@@ -61,22 +81,170 @@ struct Slot<H> {
 #[derive(Clone, Copy, Debug)]
 struct Tomb {
     deadline: Timestamp,
-    client_isn: Option<(Endpoint, u32)>,
+    /// The client (`true`: the key's `lo` endpoint) and its ISN.
+    client_isn: Option<(bool, u32)>,
+}
+
+impl Tomb {
+    fn new(key: &FlowKey, deadline: Timestamp, client_isn: Option<(Endpoint, u32)>) -> Tomb {
+        Tomb {
+            deadline,
+            client_isn: client_isn.map(|(c, isn)| (c == key.lo, isn)),
+        }
+    }
+
+    /// A SYN from `src` with sequence number `seq` repeats the client's.
+    fn is_client_syn(&self, key: &FlowKey, src: Endpoint, seq: u32) -> bool {
+        self.client_isn
+            .is_some_and(|(lo, isn)| isn == seq && src == if lo { key.lo } else { key.hi })
+    }
+}
+
+/// A [`FlowKey`] of two IPv4 endpoints in 24 bytes instead of 52: most
+/// tombstones are keyed by one, and a busy capture holds hundreds of
+/// thousands of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct V4Key {
+    lo: u32,
+    hi: u32,
+    lo_port: u16,
+    hi_port: u16,
+    tag: NetTag,
+}
+
+impl V4Key {
+    fn of(k: &FlowKey) -> Option<V4Key> {
+        match (k.lo.ip, k.hi.ip) {
+            (IpAddr::V4(lo), IpAddr::V4(hi)) => Some(V4Key {
+                lo: lo.to_bits(),
+                hi: hi.to_bits(),
+                lo_port: k.lo.port,
+                hi_port: k.hi.port,
+                tag: k.tag,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A map by [`FlowKey`] that stores IPv4 keys as [`V4Key`]s: half the
+/// bytes per entry, and less to hash per packet.
+struct KeyMap<V> {
+    v4: HashMap<V4Key, V, SeededFx>,
+    other: HashMap<FlowKey, V, SeededFx>,
+}
+
+impl<V: Copy> KeyMap<V> {
+    fn new() -> KeyMap<V> {
+        KeyMap {
+            v4: HashMap::with_hasher(SeededFx::new()),
+            other: HashMap::with_hasher(SeededFx::new()),
+        }
+    }
+
+    fn get(&self, key: &FlowKey) -> Option<V> {
+        match V4Key::of(key) {
+            Some(k) => self.v4.get(&k),
+            None => self.other.get(key),
+        }
+        .copied()
+    }
+
+    fn insert(&mut self, key: &FlowKey, v: V) {
+        match V4Key::of(key) {
+            Some(k) => self.v4.insert(k, v),
+            None => self.other.insert(*key, v),
+        };
+    }
+
+    fn remove(&mut self, key: &FlowKey) {
+        match V4Key::of(key) {
+            Some(k) => self.v4.remove(&k),
+            None => self.other.remove(key),
+        };
+    }
+
+    /// Inserting `key` would make its map grow.
+    fn full_for(&self, key: &FlowKey) -> bool {
+        if V4Key::of(key).is_some() {
+            self.v4.len() == self.v4.capacity()
+        } else {
+            self.other.len() == self.other.capacity()
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        self.v4.retain(|_, v| keep(v));
+        self.other.retain(|_, v| keep(v));
+    }
+
+    fn len(&self) -> usize {
+        self.v4.len() + self.other.len()
+    }
+
+    fn clear(&mut self) {
+        self.v4.clear();
+        self.other.clear();
+    }
+}
+
+/// The tombstones of closed connections, by key. Expired ones are not
+/// removed at their deadline but ignored by [`Tombs::get`] and swept out
+/// when the map would grow or reach its cap, so no second copy of each key
+/// is queued for expiry.
+struct Tombs(KeyMap<Tomb>);
+
+impl Tombs {
+    /// The live tombstone of `key` as of `now`.
+    fn get(&self, key: &FlowKey, now: Timestamp) -> Option<Tomb> {
+        self.0.get(key).filter(|t| t.deadline > now)
+    }
+
+    fn remove(&mut self, key: &FlowKey) {
+        self.0.remove(key);
+    }
+
+    /// Live tombstones as of `now`, after sweeping out the expired ones
+    /// (the caller compares it with a cap).
+    fn live(&mut self, now: Timestamp) -> usize {
+        self.0.retain(|t| t.deadline > now);
+        self.0.len()
+    }
+
+    /// Tombstones held, expired ones not yet swept included.
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn insert(&mut self, key: &FlowKey, tomb: Tomb, now: Timestamp) {
+        // Sweep before the map grows: the expired ones make room, at a
+        // cost of one pass per capacity's worth of inserts.
+        if self.0.full_for(key) {
+            self.0.retain(|t| t.deadline > now);
+        }
+        self.0.insert(key, tomb);
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
 }
 
 /// The table of tracked connections.
 pub struct FlowTable<H> {
     /// Connections finished at their close, lingering as tombstones.
-    tombs: HashMap<FlowKey, Tomb, SeededFx>,
-    /// (deadline, key), deadlines non-decreasing.
-    tomb_queue: VecDeque<(Timestamp, FlowKey)>,
+    tombs: Tombs,
+    /// The deadline of every tombstone made and not yet expired (also
+    /// those replaced by a later one of the same key), non-decreasing:
+    /// only its length is used, as a bound.
+    tomb_queue: VecDeque<Timestamp>,
     /// Segments that arrived for a connection already finished (late ACKs,
     /// retransmitted FINs, data in flight behind an RST): absorbed.
     late_segments: u64,
     cfg: TcpConfig,
     factory: Box<dyn FnMut() -> H>,
     finished: VecDeque<Finished<H>>,
-    map: HashMap<FlowKey, u32, SeededFx>,
+    map: KeyMap<u32>,
     slots: Vec<Option<Slot<H>>>,
     free: Vec<u32>,
     /// Least recently active at the head.
@@ -97,13 +265,13 @@ pub struct FlowTable<H> {
 impl<H: StreamHandler> FlowTable<H> {
     pub fn new(cfg: TcpConfig, factory: Box<dyn FnMut() -> H>) -> Self {
         FlowTable {
-            tombs: HashMap::with_hasher(SeededFx::new()),
+            tombs: Tombs(KeyMap::new()),
             tomb_queue: VecDeque::new(),
             late_segments: 0,
             cfg,
             factory,
             finished: VecDeque::new(),
-            map: HashMap::with_hasher(SeededFx::new()),
+            map: KeyMap::new(),
             slots: Vec::new(),
             free: Vec::new(),
             head: NIL,
@@ -130,7 +298,7 @@ impl<H: StreamHandler> FlowTable<H> {
         self.expire(seg.ts);
         let key = FlowKey::of(seg);
         let f = seg.flags;
-        let idx = match self.map.get(&key).copied() {
+        let idx = match self.map.get(&key) {
             Some(i) => {
                 let new_syn = f.syn()
                     && !f.ack()
@@ -148,11 +316,11 @@ impl<H: StreamHandler> FlowTable<H> {
                     i
                 }
             }
-            None => match self.tombs.get(&key).copied() {
+            None => match self.tombs.get(&key, self.now) {
                 None => self.insert(key, seg, false),
                 Some(t) => {
                     let retransmitted_syn =
-                        t.client_isn == Some((seg.src, seg.seq)) || !f.syn() || f.ack() || f.rst();
+                        t.is_client_syn(&key, seg.src, seg.seq) || !f.syn() || f.ack() || f.rst();
                     if retransmitted_syn {
                         // A late segment of the finished connection.
                         self.late_segments += 1;
@@ -181,20 +349,18 @@ impl<H: StreamHandler> FlowTable<H> {
             // wait), its key kept as a tombstone for `close_linger`.
             let ns = i64::try_from(linger.as_nanos()).unwrap_or(i64::MAX);
             let deadline = Timestamp(now.0.saturating_add(ns));
-            let tomb = Tomb {
-                deadline,
-                client_isn: slot.conn.client_isn(),
-            };
-            let key = slot.key;
+            let key = FlowKey::of_conn(&slot.conn.facts);
+            let tomb = Tomb::new(&key, deadline, slot.conn.client_isn());
             self.finish_slot(idx, false);
             // Both bounded by the connection cap: a 4-tuple reused over and
             // over within a long linger would otherwise queue without end.
+            let cap = self.cfg.max_connections;
             if ns > 0
-                && self.tombs.len() < self.cfg.max_connections
-                && self.tomb_queue.len() < self.cfg.max_connections
+                && (self.tombs.len() < cap || self.tombs.live(now) < cap)
+                && self.tomb_queue.len() < cap
             {
-                self.tombs.insert(key, tomb);
-                self.tomb_queue.push_back((deadline, key));
+                self.tombs.insert(&key, tomb, now);
+                self.tomb_queue.push_back(deadline);
             }
         }
     }
@@ -219,15 +385,8 @@ impl<H: StreamHandler> FlowTable<H> {
 
     fn expire(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
-        while let Some(&(deadline, key)) = self.tomb_queue.front() {
-            if deadline > self.now {
-                break;
-            }
+        while self.tomb_queue.front().is_some_and(|&d| d <= self.now) {
             self.tomb_queue.pop_front();
-            // The key may have been reused and tombstoned again since.
-            if self.tombs.get(&key).is_some_and(|t| t.deadline == deadline) {
-                self.tombs.remove(&key);
-            }
         }
     }
 
@@ -362,8 +521,8 @@ impl<H: StreamHandler> FlowTable<H> {
             }
         };
         if let Some(s) = self.slots.get_mut(idx as usize) {
+            debug_assert!(FlowKey::of_conn(&conn.facts) == key);
             *s = Some(Slot {
-                key,
                 conn,
                 prev: NIL,
                 next: NIL,
@@ -371,7 +530,7 @@ impl<H: StreamHandler> FlowTable<H> {
                 idle_reported: false,
             });
         }
-        self.map.insert(key, idx);
+        self.map.insert(&key, idx);
         self.link_tail(idx);
         idx
     }
@@ -382,7 +541,7 @@ impl<H: StreamHandler> FlowTable<H> {
         let Some(mut slot) = self.slots.get_mut(i as usize).and_then(Option::take) else {
             return;
         };
-        self.map.remove(&slot.key);
+        self.map.remove(&FlowKey::of_conn(&slot.conn.facts));
         self.free.push(i);
         let mut env = Env {
             cfg: &self.cfg,
@@ -457,5 +616,23 @@ impl<H: StreamHandler> FlowTable<H> {
             self.unlink(i);
             self.link_tail(i);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::HttpConn;
+
+    /// What an open connection and a tombstone cost, kept in check (see
+    /// the module docs and BENCHMARKS.md): the slot is most of an open
+    /// connection's memory, and a busy capture holds hundreds of thousands
+    /// of tombstones.
+    #[test]
+    fn slot_and_tombstone_sizes_stay_small() {
+        let slot = std::mem::size_of::<Slot<HttpConn>>();
+        assert!(slot <= 1472, "slot is {slot} bytes");
+        let tomb = std::mem::size_of::<(V4Key, Tomb)>();
+        assert!(tomb <= 40, "IPv4 tombstone entry is {tomb} bytes");
     }
 }

@@ -88,7 +88,7 @@ impl Conn {
     ) -> Self {
         let mut ex = Exchange {
             method: Some("GET".into()),
-            uri: Some(format!("/{}", self.http.exchanges.len())),
+            uri: Some(format!("/{}", self.http.exchanges.len()).into()),
             status: Some(200),
             request_version: Some(11),
             response_version: Some(11),
@@ -237,6 +237,6 @@ pub fn tokens(list: &[&str]) -> ConnectionTokens {
         close: list.contains(&"close"),
         keep_alive: list.contains(&"keep-alive"),
         upgrade: list.contains(&"upgrade"),
-        tokens: list.iter().map(|s| s.to_string()).collect(),
+        tokens: list.iter().map(|s| s.to_string().into()).collect(),
     }
 }
