@@ -142,7 +142,11 @@ impl Batch {
 }
 
 enum ToWorker {
-    Batch(Batch),
+    /// A round's frames, and the worker's message from an earlier round,
+    /// its records consumed, to be dropped and its buffers reused by the
+    /// worker: records are allocated there, and freeing them on the
+    /// merge's thread cost more than sending them back.
+    Batch(Batch, Option<FromWorker>),
     /// The end of the capture: its latest timestamp, and the number of
     /// frames.
     End(Timestamp, u64),
@@ -152,7 +156,8 @@ enum ToWorker {
 struct Done {
     order: FinishOrder,
     local_id: u64,
-    rec: ConnectionRecord,
+    /// Taken by the merge only when it hands the record to the writer.
+    rec: Option<ConnectionRecord>,
     /// NDJSON: where the line the worker serialized lies in
     /// `FromWorker::lines`, and where in it the id goes.
     line: Option<(std::ops::Range<usize>, usize)>,
@@ -225,14 +230,17 @@ fn worker(
         out.done.push(Done {
             order,
             local_id: rec.id,
-            rec,
+            rec: Some(rec),
             line,
         });
     };
     while let Ok(msg) = rx.recv() {
-        let mut out = FromWorker::default();
         match msg {
-            ToWorker::Batch(mut b) => {
+            ToWorker::Batch(mut b, recycled) => {
+                let mut out = recycled.unwrap_or_default();
+                out.starts.clear();
+                out.done.clear();
+                out.lines.clear();
                 for m in &b.frames {
                     let Some(data) = b.frame(m) else {
                         continue;
@@ -296,9 +304,14 @@ struct Merge<W: Write> {
     next_id: u64,
     aggregator: report::Aggregator,
     writer: report::ReportWriter<W>,
-    scratch: Vec<((u64, u64, Done), usize)>,
+    /// (event, sub-order, worker, index in its message) of a round's
+    /// records, sorted into the merged order.
+    scratch: Vec<(u64, u64, usize, usize)>,
     /// Emptied batches, back from the workers.
     spent: Vec<Batch>,
+    /// Each worker's last message, consumed, to send back with its next
+    /// batch.
+    recycled: Vec<Option<FromWorker>>,
 }
 
 impl<W: Write> Merge<W> {
@@ -315,40 +328,50 @@ impl<W: Write> Merge<W> {
             }
             self.next_id += 1;
         }
-        let mut lines = Vec::with_capacity(parts.len());
-        for (w, p) in parts.into_iter().enumerate() {
-            for d in p.done {
-                let keyed = self.keyed(w, d);
-                self.scratch.push((keyed, w));
+        let mut parts = parts;
+        for (w, p) in parts.iter_mut().enumerate() {
+            for (i, d) in p.done.iter_mut().enumerate() {
+                let (event, sub) = self.keyed(w, d);
+                self.scratch.push((event, sub, w, i));
             }
-            lines.push(p.lines);
-            if let Some(b) = p.spent {
+            if let Some(b) = p.spent.take() {
                 self.spent.push(b);
             }
         }
         // Stable: records of one worker at one position keep their order.
-        self.scratch.sort_by_key(|&((e, s, _), _)| (e, s));
+        self.scratch.sort_by_key(|&(e, s, _, _)| (e, s));
         let mut scratch = std::mem::take(&mut self.scratch);
-        for ((_, _, d), w) in scratch.drain(..) {
-            self.emit(d, lines.get(w).map_or(&[][..], |l| l.as_slice()))?;
+        for (_, _, w, i) in scratch.drain(..) {
+            if let Some(p) = parts.get_mut(w) {
+                if let Some(d) = p.done.get_mut(i) {
+                    self.emit(d, &p.lines)?;
+                }
+            }
         }
         self.scratch = scratch;
+        for (w, p) in parts.into_iter().enumerate() {
+            if let Some(slot) = self.recycled.get_mut(w) {
+                *slot = Some(p);
+            }
+        }
         Ok(())
     }
 
     /// The global id put in, and the record's place in the merged order.
-    fn keyed(&mut self, w: usize, mut d: Done) -> (u64, u64, Done) {
+    fn keyed(&mut self, w: usize, d: &mut Done) -> (u64, u64) {
         let global = self
             .ids
             .get_mut(w)
             .and_then(|m| m.remove(&d.local_id))
             .unwrap_or(d.local_id);
-        d.rec.id = global;
+        if let Some(rec) = &mut d.rec {
+            rec.id = global;
+        }
         // At the end of the capture connections finish by id; within any
         // other event only the worker that handled its frame finishes
         // connections, and the stable sort keeps its order.
         let sub = if d.order.event == u64::MAX { global } else { 0 };
-        (d.order.event, sub, d)
+        (d.order.event, sub)
     }
 
     /// The end of the capture: each worker's remaining records arrive in
@@ -369,9 +392,9 @@ impl<W: Write> Merge<W> {
                     let msg = r
                         .recv()
                         .map_err(|_| io::Error::other("analysis worker stopped"))?;
-                    for d in msg.done {
-                        let keyed = self.keyed(w, d);
-                        heads[w].push_back(keyed);
+                    for mut d in msg.done {
+                        let (e, s) = self.keyed(w, &mut d);
+                        heads[w].push_back((e, s, d));
                     }
                     lines[w] = msg.lines;
                     if let Some(c) = msg.capture {
@@ -388,27 +411,32 @@ impl<W: Write> Merge<W> {
             let Some((_, w)) = next else {
                 return Ok(captures);
             };
-            if let Some((_, _, d)) = heads[w].pop_front() {
-                self.emit(d, &lines[w])?;
+            if let Some((_, _, mut d)) = heads[w].pop_front() {
+                self.emit(&mut d, &lines[w])?;
             }
         }
     }
 
     /// Folds in one record and writes it; `lines` holds its NDJSON line.
-    fn emit(&mut self, mut d: Done, lines: &[u8]) -> io::Result<()> {
-        {
-            // `refine` reads what earlier connections did, so it runs here,
-            // in order; a line serialized before it changed anything is
-            // serialized again.
-            let reason = d.rec.close.reason;
-            self.aggregator.refine(&mut d.rec);
-            if d.rec.close.reason != reason {
-                d.line = None;
-            }
-            if self.aggregator.add(&d.rec) {
-                match d.line.and_then(|(r, at)| Some((lines.get(r)?, at))) {
-                    Some((line, at)) => self.writer.connection_line_raw(line, at, d.rec.id)?,
-                    None => self.writer.connection(d.rec)?,
+    fn emit(&mut self, d: &mut Done, lines: &[u8]) -> io::Result<()> {
+        let Some(rec) = &mut d.rec else {
+            return Ok(());
+        };
+        // `refine` reads what earlier connections did, so it runs here, in
+        // order; a line serialized before it changed anything is
+        // serialized again.
+        let reason = rec.close.reason;
+        self.aggregator.refine(rec);
+        if rec.close.reason != reason {
+            d.line = None;
+        }
+        if self.aggregator.add(rec) {
+            match d.line.clone().and_then(|(r, at)| Some((lines.get(r)?, at))) {
+                Some((line, at)) => self.writer.connection_line_raw(line, at, rec.id)?,
+                None => {
+                    if let Some(rec) = d.rec.take() {
+                        self.writer.connection(rec)?;
+                    }
                 }
             }
         }
@@ -460,6 +488,7 @@ pub(crate) fn analyze_files<W: Write>(
         writer,
         scratch: Vec::new(),
         spent: Vec::new(),
+        recycled: (0..n).map(|_| None).collect(),
     };
     let mut outcome = RunOutcome::default();
     let mut files = Vec::new();
@@ -493,9 +522,10 @@ pub(crate) fn analyze_files<W: Write>(
         // Frames and bytes in the round being filled.
         let (mut round_frames, mut round_bytes) = (0usize, 0usize);
         let mut send = |batches: &mut Vec<Batch>, merge: &mut Merge<W>| -> io::Result<()> {
-            for (t, b) in to.iter().zip(batches.iter_mut()) {
+            for (w, (t, b)) in to.iter().zip(batches.iter_mut()).enumerate() {
                 let fresh = merge.spent.pop().unwrap_or_default();
-                t.send(ToWorker::Batch(std::mem::replace(b, fresh)))
+                let recycled = merge.recycled.get_mut(w).and_then(Option::take);
+                t.send(ToWorker::Batch(std::mem::replace(b, fresh), recycled))
                     .map_err(|_| io::Error::other("analysis worker stopped"))?;
             }
             in_flight += 1;
