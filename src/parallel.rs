@@ -146,7 +146,7 @@ enum ToWorker {
     /// its records consumed, to be dropped and its buffers reused by the
     /// worker: records are allocated there, and freeing them on the
     /// merge's thread cost more than sending them back.
-    Batch(Batch, Option<FromWorker>),
+    Batch(Batch, Option<Box<FromWorker>>),
     /// The end of the capture: its latest timestamp, and the number of
     /// frames.
     End(Timestamp, u64),
@@ -237,7 +237,7 @@ fn worker(
     while let Ok(msg) = rx.recv() {
         match msg {
             ToWorker::Batch(mut b, recycled) => {
-                let mut out = recycled.unwrap_or_default();
+                let mut out = recycled.map(|b| *b).unwrap_or_default();
                 out.starts.clear();
                 out.done.clear();
                 out.lines.clear();
@@ -311,7 +311,7 @@ struct Merge<W: Write> {
     spent: Vec<Batch>,
     /// Each worker's last message, consumed, to send back with its next
     /// batch.
-    recycled: Vec<Option<FromWorker>>,
+    recycled: Vec<Option<Box<FromWorker>>>,
 }
 
 impl<W: Write> Merge<W> {
@@ -351,7 +351,7 @@ impl<W: Write> Merge<W> {
         self.scratch = scratch;
         for (w, p) in parts.into_iter().enumerate() {
             if let Some(slot) = self.recycled.get_mut(w) {
-                *slot = Some(p);
+                *slot = Some(Box::new(p));
             }
         }
         Ok(())
