@@ -1143,12 +1143,16 @@ impl HttpConn {
 
     fn keep(&mut self, ex: Exchange) {
         if self.facts.exchanges.len() < self.cfg.max_exchanges_kept {
-            if self.facts.exchanges.capacity() == 0 {
+            let kept = &mut self.facts.exchanges;
+            if kept.len() == kept.capacity() {
                 // One-exchange connections are common (HTTP/1.0, close):
-                // exact room for the first, amortized growth after.
-                self.facts.exchanges.reserve_exact(1);
+                // exact room for the first; then growth by half, not
+                // doubling, since kept exchanges are most of an open
+                // connection's memory and a doubled Vec is a quarter empty
+                // on average.
+                kept.reserve_exact((kept.len() / 2).max(1));
             }
-            self.facts.exchanges.push(ex);
+            kept.push(ex);
         } else {
             self.facts.exchanges_dropped += 1;
         }
