@@ -192,6 +192,17 @@ impl Analyzer {
 
     /// Feed one frame.
     pub fn process(&mut self, frame: &Frame<'_>) {
+        self.process_decoded(frame, decode::decode(frame));
+    }
+
+    /// [`Analyzer::process`] for a frame decoded already: `--threads`
+    /// decodes each frame once, in the reader, and hands workers the
+    /// segment (`frame.data` is not read).
+    pub(crate) fn process_decoded(
+        &mut self,
+        frame: &Frame<'_>,
+        decoded: Result<decode::Segment<'_>, SkipReason>,
+    ) {
         let c = &mut self.capture;
         c.packets += 1;
         c.bytes += frame.caplen as u64;
@@ -214,7 +225,7 @@ impl Analyzer {
             *self.capture.link_types.entry(link).or_insert(0) += 1;
         }
         self.last_ts = self.last_ts.max(frame.ts);
-        match decode::decode(frame) {
+        match decoded {
             Ok(seg) => {
                 self.capture.tcp_packets += 1;
                 self.table.handle(&seg);

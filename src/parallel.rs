@@ -34,7 +34,7 @@
 
 use crate::analyzer::{Analyzer, Config, RunOutcome};
 use crate::capture::{self, LinkType, Window};
-use crate::decode;
+use crate::decode::{self, SkipReason};
 use crate::report::{self, CaptureInfo, ConnectionRecord, ExchangeDetail};
 use crate::tcp::FinishOrder;
 use crate::time::Timestamp;
@@ -62,30 +62,34 @@ struct FrameMeta {
     /// The latest timestamp of this and every earlier frame.
     now: Timestamp,
     ts: Timestamp,
+    caplen: u32,
     orig_len: u32,
     link: LinkType,
-    /// Index in `Batch::windows` of the mapping holding the frame, or
-    /// [`COPIED`] when its bytes are in `Batch::data`.
+    /// The frame decoded by the reader, its payload empty: the payload
+    /// lies at `start..start + len` of the mapping `window` indexes in
+    /// `Batch::windows`, or of `Batch::data` when `window` is [`COPIED`].
+    /// Workers never read the frame's headers again.
+    seg: Result<decode::Segment<'static>, SkipReason>,
     window: u32,
     start: usize,
     len: usize,
 }
 
-/// [`FrameMeta::window`] of a frame copied into the batch.
+/// [`FrameMeta::window`] of a payload copied into the batch.
 const COPIED: u32 = u32::MAX;
 
 /// One worker's frames for one round.
 #[derive(Default)]
 struct Batch {
-    /// Frames of streams (pipes, gzip) copied here; frames of mapped files
-    /// stay in their mapping.
+    /// Payloads of frames from streams (pipes, gzip) copied here; those of
+    /// mapped files stay in their mapping.
     data: Vec<u8>,
     windows: Vec<Window>,
     frames: Vec<FrameMeta>,
 }
 
 impl Batch {
-    fn frame(&self, m: &FrameMeta) -> Option<&[u8]> {
+    fn payload(&self, m: &FrameMeta) -> Option<&[u8]> {
         let end = m.start.checked_add(m.len)?;
         if m.window == COPIED {
             self.data.get(m.start..end)
@@ -94,19 +98,23 @@ impl Batch {
         }
     }
 
-    /// Adds a frame: by reference when it lies in `window`, else copied.
+    /// Adds a decoded frame: its payload by reference when it lies in
+    /// `window`, else copied.
     fn push(
         &mut self,
         frame: &capture::Frame<'_>,
         window: Option<&Window>,
+        decoded: Result<decode::Segment<'_>, SkipReason>,
         event: u64,
         now: Timestamp,
     ) {
-        let len = frame.data.len();
-        // Where the frame lies in its mapping, from the addresses: the
-        // reader hands out slices of the window it names.
+        let payload = decoded.as_ref().map_or(&[][..], |s| s.payload);
+        let len = payload.len();
+        // Where the payload lies in its mapping, from the addresses: the
+        // reader hands out slices of the window it names, and decoding
+        // borrows the payload from the frame.
         let mapped = window.and_then(|w| {
-            let start = (frame.data.as_ptr() as usize).checked_sub(w.as_ptr() as usize)?;
+            let start = (payload.as_ptr() as usize).checked_sub(w.as_ptr() as usize)?;
             (start.checked_add(len)? <= w.len()).then_some((w, start))
         });
         let (index, start) = match mapped {
@@ -118,16 +126,19 @@ impl Batch {
             }
             None => {
                 let start = self.data.len();
-                self.data.extend_from_slice(frame.data);
+                self.data.extend_from_slice(payload);
                 (COPIED, start)
             }
         };
+        let seg = decoded.map(|s| decode::Segment { payload: &[], ..s });
         self.frames.push(FrameMeta {
             event,
             now,
             ts: frame.ts,
+            caplen: frame.caplen,
             orig_len: frame.orig_len,
             link: frame.link,
+            seg,
             window: index,
             start,
             len,
@@ -191,9 +202,10 @@ fn ip_word(ip: IpAddr) -> u64 {
     }
 }
 
-/// The worker for a frame: the same for both directions of a connection.
-fn shard_of(frame: &capture::Frame<'_>, n: usize) -> u32 {
-    let Ok(seg) = decode::decode(frame) else {
+/// The worker for a decoded frame: the same for both directions of a
+/// connection; frames that do not decode go to worker 0.
+fn shard_of(decoded: &Result<decode::Segment<'_>, SkipReason>, n: usize) -> u32 {
+    let Ok(seg) = decoded else {
         return 0;
     };
     let (lo, hi) = if seg.src <= seg.dst {
@@ -242,19 +254,20 @@ fn worker(
                 out.done.clear();
                 out.lines.clear();
                 for m in &b.frames {
-                    let Some(data) = b.frame(m) else {
-                        continue;
-                    };
                     let frame = capture::Frame {
                         ts: m.ts,
-                        caplen: m.len as u32,
+                        caplen: m.caplen,
                         orig_len: m.orig_len,
                         link: m.link,
-                        data,
+                        data: &[],
                     };
+                    let decoded = m.seg.map(|seg| decode::Segment {
+                        payload: b.payload(m).unwrap_or_default(),
+                        ..seg
+                    });
                     an.sync(m.event, m.now);
                     let before = an.connections_started();
-                    an.process(&frame);
+                    an.process_decoded(&frame, decoded);
                     let after = an.connections_started();
                     if after > before {
                         out.starts.push((m.event, after));
@@ -542,9 +555,10 @@ pub(crate) fn analyze_files<W: Write>(
             &mut outcome,
             &mut |frame, window| {
                 now = now.max(frame.ts);
-                let shard = shard_of(frame, n) as usize;
+                let decoded = decode::decode(frame);
+                let shard = shard_of(&decoded, n) as usize;
                 if let Some(b) = batches.get_mut(shard) {
-                    b.push(frame, window, events, now);
+                    b.push(frame, window, decoded, events, now);
                 }
                 events += 1;
                 round_frames += 1;
