@@ -21,6 +21,10 @@
 //!
 //! [`Analyzer`] ties them together: frames in, records out. Nothing in the
 //! engine reads the wall clock, prints, or exits the process.
+//!
+//! Unsafe code is denied everywhere but one function: mapping a capture
+//! file into memory (`capture/mapped.rs`), which saves the copy from the
+//! page cache that was the largest cost of reading keep-alive traffic.
 
 #![deny(unsafe_code)]
 

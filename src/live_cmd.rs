@@ -59,10 +59,8 @@ mod imp {
     use keepwatch::report::{Format, PcapStats, ReportWriter, StatsLine};
     use keepwatch::time::Timestamp;
     use keepwatch::Session;
-    use std::cell::RefCell;
     use std::io::{self, IsTerminal, Write};
     use std::process::ExitCode;
-    use std::rc::Rc;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -97,20 +95,6 @@ mod imp {
                 f.matches(frame).map_err(|e| e.to_string())
             }) as FileFilter
         }))
-    }
-
-    /// The output, shared by the report writer and the stats lines so both
-    /// go to one stream in order, and flushed by the loop as records come.
-    #[derive(Clone)]
-    struct SharedOut(Rc<RefCell<Box<dyn Write>>>);
-
-    impl Write for SharedOut {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.borrow_mut().write(buf)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            self.0.borrow_mut().flush()
-        }
     }
 
     /// How often, in capture time, open connections are checked for
@@ -247,8 +231,7 @@ mod imp {
         };
         let terminal = args.output.is_none() && io::stdout().is_terminal();
         let format = args.output_format(terminal);
-        let shared = SharedOut(Rc::new(RefCell::new(out)));
-        let writer = ReportWriter::new(shared.clone(), format, crate::writer_options(args));
+        let writer = ReportWriter::new(out, format, crate::writer_options(args));
         let mut session = Session::new(args.config(), writer);
         if !args.quiet {
             eprintln!(
@@ -261,7 +244,6 @@ mod imp {
         }
         let started = Instant::now();
         let mut stats = StatsWriter {
-            out: shared.clone(),
             ndjson: format == Format::Ndjson,
             started,
         };
@@ -324,7 +306,6 @@ mod imp {
     }
 
     struct StatsWriter {
-        out: SharedOut,
         ndjson: bool,
         started: Instant,
     }
@@ -351,7 +332,7 @@ mod imp {
                 // Through the report writer, so the header comes first even
                 // when a stats line is due before any connection ended.
                 session.writer_mut().typed_line("stats", &line)?;
-                self.out.flush()
+                session.writer_mut().flush()
             } else {
                 // One JSON document or a text report: keep it clean.
                 let mut text = serde_json::to_vec(&line)?;
@@ -410,7 +391,7 @@ mod imp {
                         .map_err(LoopError::Output)?
                         > 0
                     {
-                        stats.out.flush().map_err(LoopError::Output)?;
+                        session.writer_mut().flush().map_err(LoopError::Output)?;
                     }
                 }
             }
@@ -418,7 +399,7 @@ mod imp {
                 LiveEvent::Frame(frame) => {
                     seen = seen.saturating_add(1);
                     if session.process(&frame).map_err(LoopError::Output)? > 0 {
-                        stats.out.flush().map_err(LoopError::Output)?;
+                        session.writer_mut().flush().map_err(LoopError::Output)?;
                     }
                     if settings.count.is_some_and(|c| seen >= c) {
                         return Ok(Stop::Count);

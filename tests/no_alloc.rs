@@ -11,7 +11,7 @@
 //! and bounded.
 //!
 //! (`unsafe impl GlobalAlloc` is needed for the counter; the library crate
-//! itself forbids unsafe code, a test crate may do this.)
+//! denies unsafe code but for mapping files, a test crate may do this.)
 
 use keepwatch::capture::{Frame, LinkType};
 use keepwatch::time::Timestamp;

@@ -87,8 +87,10 @@ impl Checker {
 
 /// The line `ReportWriter::connection` writes for `rec`.
 fn fast_line(w: &mut ReportWriter<Vec<u8>>, rec: &ConnectionRecord) -> Vec<u8> {
+    w.flush().unwrap();
     let before = w.get_mut().len();
     w.connection(rec.clone()).unwrap();
+    w.flush().unwrap();
     let out = w.get_mut();
     let line = out.split_off(before);
     // Past the header line, which the first call writes.
@@ -117,6 +119,7 @@ fn serde_line(rec: &ConnectionRecord, detail: ExchangeDetail) -> Vec<u8> {
     }
     let mut w = ReportWriter::new(Vec::new(), Format::Ndjson, WriterOptions::default());
     w.typed_line("connection", &rec).unwrap();
+    w.flush().unwrap();
     let out = w.get_mut();
     let nl = out.iter().position(|&b| b == b'\n').unwrap();
     out.split_off(nl + 1)
@@ -814,6 +817,7 @@ fn serialization_time() {
     let (mut line, mut fast) = (Vec::new(), Vec::new());
     let mut serde = ReportWriter::new(Vec::new(), Format::Ndjson, WriterOptions::default());
     serde.typed_line("header", &()).unwrap();
+    serde.flush().unwrap();
     let (mut t_fast, mut t_serde, mut bytes, mut n) = (Duration::ZERO, Duration::ZERO, 0, 0);
     let mut each = |rec: ConnectionRecord| {
         serde.get_mut().clear();
@@ -831,6 +835,7 @@ fn serialization_time() {
         }
         let t = Instant::now();
         serde.typed_line("connection", &rec).unwrap();
+        serde.flush().unwrap();
         t_serde += t.elapsed();
         if n % 2 == 1 {
             run_fast();

@@ -53,6 +53,9 @@ impl std::str::FromStr for ExchangeDetail {
     }
 }
 
+/// NDJSON bytes gathered before they are written to the output.
+const PENDING_BYTES: usize = 64 << 10;
+
 /// Connections listed by the text format unless verbose.
 pub const TEXT_MAX_CONNECTIONS: usize = 50;
 /// Servers in the text format's table unless verbose.
@@ -96,11 +99,14 @@ pub struct ReportWriter<W: Write> {
     /// Connections the text format did not hold.
     not_held: u64,
     header_written: bool,
-    /// One NDJSON line, serialized here and written with one call: serde
-    /// makes many tiny writes, cheap into a `Vec`, costly through a
-    /// `dyn Write` and a `BufWriter` (about a third of the run time on a
-    /// capture of short connections).
-    line_buf: Vec<u8>,
+    /// NDJSON lines not yet written out, serialized straight into this
+    /// buffer and handed to `out` in [`PENDING_BYTES`] pieces: serde makes
+    /// many tiny writes, cheap into a `Vec` and costly through a
+    /// `dyn Write`, and pieces larger than a `BufWriter`'s buffer go past
+    /// it without a second copy. [`ReportWriter::flush`] writes them out.
+    pending: Vec<u8>,
+    /// Scratch for a connection id.
+    id_buf: Vec<u8>,
     /// Writes NDJSON connection lines without serde (see `json_fast.rs`).
     connection_json: ConnectionJson,
 }
@@ -122,7 +128,8 @@ impl<W: Write> ReportWriter<W> {
             held: Vec::new(),
             not_held: 0,
             header_written: false,
-            line_buf: Vec::new(),
+            pending: Vec::new(),
+            id_buf: Vec::new(),
             connection_json: ConnectionJson::new(),
         }
     }
@@ -149,12 +156,11 @@ impl<W: Write> ReportWriter<W> {
         match self.format {
             Format::Ndjson => {
                 self.header()?;
-                self.line_buf.clear();
                 let detail = self.opts.exchanges;
                 self.connection_json
-                    .write(&mut self.line_buf, &rec, Some(rec.id), detail);
-                self.line_buf.push(b'\n');
-                self.out.write_all(&self.line_buf)
+                    .write(&mut self.pending, &rec, Some(rec.id), detail);
+                self.pending.push(b'\n');
+                self.spill()
             }
             Format::Json => {
                 self.held.push(rec);
@@ -190,11 +196,12 @@ impl<W: Write> ReportWriter<W> {
         self.header()?;
         let (head, tail) = line.split_at(id_at.min(line.len()));
         let tail = tail.get(ID_PLACEHOLDER.len()..).unwrap_or_default();
-        self.line_buf.clear();
-        put_u64(&mut self.line_buf, id);
-        self.out.write_all(head)?;
-        self.out.write_all(&self.line_buf)?;
-        self.out.write_all(tail)
+        self.id_buf.clear();
+        put_u64(&mut self.id_buf, id);
+        self.pending.extend_from_slice(head);
+        self.pending.extend_from_slice(&self.id_buf);
+        self.pending.extend_from_slice(tail);
+        self.spill()
     }
 
     /// An NDJSON line of another type (`{"type": kind, ...body}`, e.g. live
@@ -211,7 +218,8 @@ impl<W: Write> ReportWriter<W> {
         self.line(kind, body)
     }
 
-    /// The output, e.g. to flush it between lines.
+    /// The output. Lines may still be pending: [`ReportWriter::flush`]
+    /// first to see all of them there.
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.out
     }
@@ -231,10 +239,34 @@ impl<W: Write> ReportWriter<W> {
 
     fn line<T: Serialize>(&mut self, kind: &str, body: &T) -> io::Result<()> {
         self.header()?;
-        self.line_buf.clear();
-        serde_json::to_writer(&mut self.line_buf, &Line { kind, body })?;
-        self.line_buf.push(b'\n');
-        self.out.write_all(&self.line_buf)
+        let start = self.pending.len();
+        if let Err(e) = serde_json::to_writer(&mut self.pending, &Line { kind, body }) {
+            self.pending.truncate(start);
+            return Err(e.into());
+        }
+        self.pending.push(b'\n');
+        self.spill()
+    }
+
+    /// Writes out the pending lines once there are enough of them.
+    fn spill(&mut self) -> io::Result<()> {
+        if self.pending.len() >= PENDING_BYTES {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
+    fn write_pending(&mut self) -> io::Result<()> {
+        let r = self.out.write_all(&self.pending);
+        self.pending.clear();
+        r
+    }
+
+    /// Writes out every line so far and flushes the output: live capture
+    /// calls it as records come, so they reach a pipeline at once.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.write_pending()?;
+        self.out.flush()
     }
 
     pub fn finish(
@@ -261,7 +293,7 @@ impl<W: Write> ReportWriter<W> {
                     summary,
                 };
                 // A local buffer: serde's many tiny writes stay cheap
-                // whatever `W` is (see `line_buf`).
+                // whatever `W` is (see `pending`).
                 let mut out = io::BufWriter::with_capacity(1 << 16, &mut self.out);
                 serde_json::to_writer_pretty(&mut out, &report)?;
                 out.flush()?;
@@ -281,6 +313,7 @@ impl<W: Write> ReportWriter<W> {
                 )?;
             }
         }
+        self.write_pending()?;
         self.out.flush()?;
         Ok(self.out)
     }
