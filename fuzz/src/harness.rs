@@ -83,7 +83,27 @@ fn read_frames(data: &[u8], chunk: usize) -> ReadResult {
         at: 0,
         chunk,
     };
-    let mut reader = match FileReader::from_reader("fuzz.pcap", src) {
+    frames_of(FileReader::from_reader("fuzz.pcap", src), "fuzz.pcap")
+}
+
+/// `data` as a file on disk, opened by path: memory-mapped unless gzip.
+/// Errors are reported as if the file were called `fuzz.pcap`.
+fn read_mapped(data: &[u8]) -> ReadResult {
+    let path = std::env::temp_dir().join(format!("keepwatch-fuzz-{}.pcap", std::process::id()));
+    if std::fs::write(&path, data).is_err() {
+        return (Vec::new(), Some("cannot write the temporary file".into()));
+    }
+    let name = path.to_string_lossy().into_owned();
+    let (frames, err) = frames_of(keepwatch::capture::open(&name), &name);
+    let err = err.map(|m| m.replacen(&name, "fuzz.pcap", 1));
+    (frames, err)
+}
+
+fn frames_of(
+    reader: Result<FileReader, keepwatch::capture::CaptureError>,
+    name: &str,
+) -> ReadResult {
+    let mut reader = match reader {
         Ok(r) => r,
         Err(e) => return (Vec::new(), Some(e.to_string())),
     };
@@ -106,7 +126,7 @@ fn read_frames(data: &[u8], chunk: usize) -> ReadResult {
             Err(e) => {
                 let msg = e.to_string();
                 assert!(
-                    msg.starts_with("fuzz.pcap: "),
+                    msg.starts_with(&format!("{name}: ")),
                     "error names the file: {msg}"
                 );
                 assert!(
@@ -120,7 +140,8 @@ fn read_frames(data: &[u8], chunk: usize) -> ReadResult {
 }
 
 /// A whole capture file (pcap, pcapng, gzip of either) through the reader,
-/// once in one piece and once 7 bytes per read: same frames, same error.
+/// once in one piece, once 7 bytes per read and once from a file (mapped,
+/// unless gzip): same frames, same error.
 ///
 /// For gzip the decompressor decides how far it gets before it notices a
 /// corrupt stream (with more input at hand it may fail before handing out
@@ -139,6 +160,11 @@ pub fn capture_reader(data: &[u8]) {
         );
     } else {
         assert_eq!(whole, chunked, "results depend on how the input is read");
+        let mapped = read_mapped(data);
+        assert_eq!(
+            whole, mapped,
+            "a mapped file reads differently from a stream"
+        );
     }
 }
 
