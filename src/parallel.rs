@@ -5,11 +5,15 @@
 //! symmetric hash of the tag and the unordered endpoint pair, so both
 //! directions of a connection go to the same worker; frames that do not
 //! decode go to worker 0) and gives each worker a batch of its own frames
-//! each round: offsets into the shared mapping of the file when it is
-//! mapped, copies when it is a stream. Each frame carries its global number
-//! and the latest timestamp of any frame up to it, so a worker's
+//! each round, decoded: the segment, with its payload as an offset into the
+//! shared mapping of the file (copied when the input is a stream), so a
+//! worker never reads the headers again. Each frame carries its global
+//! number and the latest timestamp of any frame up to it, so a worker's
 //! [`Analyzer`] sees only its shard yet numbers events and lets closed
 //! connections stop lingering exactly as one analyzer fed every frame.
+//! Workers build and serialize the records; the merge sends each consumed
+//! message back with the worker's next batch, so records are freed on the
+//! thread that allocated them.
 //!
 //! Invariants that make the merge exact:
 //! - events are global frame numbers, in every worker ([`Analyzer::sync`]);
