@@ -54,7 +54,7 @@ pub const BATCH_FRAMES: usize = 8192;
 /// `(PIPELINE_DEPTH + 1) * BATCH_BYTES` plus a window).
 pub const BATCH_BYTES: usize = 2 << 20;
 /// Batches read ahead of the merge.
-pub const PIPELINE_DEPTH: usize = 4;
+pub const PIPELINE_DEPTH: usize = 2;
 /// Records per message when the workers finish the connections still open
 /// at the end of the capture.
 pub const END_CHUNK: usize = 1024;
