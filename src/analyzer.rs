@@ -253,9 +253,11 @@ impl Analyzer {
 
     /// The next connection that ended, as a record not yet given to the
     /// aggregator, with when it ended (see `parallel.rs`).
+    /// Its HTTP limits hit are counted here, for both paths.
     pub(crate) fn next_unaggregated(&mut self) -> Option<(ConnectionRecord, FinishOrder)> {
         let mut f = self.table.pop_finished()?;
         f.handler.on_end(f.facts.end);
+        count_http_limits(&mut self.http_limits, f.handler.facts());
         Some((
             report::build_connection(&f.facts, f.handler.facts()),
             f.order,
@@ -267,10 +269,7 @@ impl Analyzer {
     /// (its missed-reuse sweep needs every id) but not returned.
     pub fn next_record(&mut self) -> Option<ConnectionRecord> {
         loop {
-            let mut f = self.table.pop_finished()?;
-            f.handler.on_end(f.facts.end);
-            count_http_limits(&mut self.http_limits, f.handler.facts());
-            let mut rec = report::build_connection(&f.facts, f.handler.facts());
+            let (mut rec, _) = self.next_unaggregated()?;
             self.aggregator.refine(&mut rec);
             if self.aggregator.add(&rec) {
                 return Some(rec);

@@ -269,3 +269,29 @@ fn frame_filters_apply_the_same_across_thread_counts() {
         assert!(one == two, "filter {stop:?} differs");
     }
 }
+
+#[test]
+fn http_limits_hit_are_counted_the_same_across_thread_counts() {
+    let paths = captures();
+    let run_limited = |threads| {
+        let mut cfg = Config {
+            threads,
+            ..Config::default()
+        };
+        // Small enough that the testdata captures hit them.
+        cfg.http.max_uri_len = 4;
+        cfg.http.max_exchanges_kept = 2;
+        let mut out = Vec::new();
+        let w = ReportWriter::new(&mut out, Format::Ndjson, WriterOptions::default());
+        keepwatch::analyze_files(&paths, cfg, w).expect("writing to memory");
+        out
+    };
+    let one = run_limited(1);
+    let text = String::from_utf8_lossy(&one);
+    assert!(text.contains("\"max_uri_len\":"), "the URI limit is hit");
+    assert!(
+        text.contains("\"max_exchanges_kept\":"),
+        "the exchange limit is hit"
+    );
+    assert!(one == run_limited(2), "2 threads differ from 1");
+}
