@@ -109,9 +109,6 @@ impl Default for Config {
     }
 }
 
-/// Link types counted in [`Analyzer`]'s short list; more go to the map.
-const LINK_SLOTS: usize = 8;
-
 /// Frames in, [`ConnectionRecord`]s out, with the per-server records and
 /// the summary at the end.
 ///
@@ -126,19 +123,24 @@ pub struct Analyzer {
     table: FlowTable<HttpConn>,
     capture: CaptureInfo,
     skipped: [u64; SkipReason::ALL.len()],
-    /// Frames per link type, folded into `CaptureInfo::link_types` by
-    /// `into_parts` like `skipped`: a capture has one or a few link types,
-    /// and a short list beats a map lookup per frame.
-    links: Vec<(u32, u64)>,
     aggregator: Aggregator,
     last_ts: Timestamp,
-    /// HTTP limits hit, summed over finished connections, by their name in
-    /// `capture.limits_hit`.
-    http_limits: [(&'static str, u64); 5],
+    /// HTTP limits hit, summed over finished connections, in the order of
+    /// [`HTTP_LIMIT_NAMES`].
+    http_limits: [u64; HTTP_LIMIT_NAMES.len()],
 }
 
+/// The HTTP limits' names in `capture.limits_hit`.
+const HTTP_LIMIT_NAMES: [&str; 5] = [
+    "max_head",
+    "max_headers",
+    "max_uri_len",
+    "max_exchanges_kept",
+    "max_pending_requests",
+];
+
 /// Folds one connection's HTTP facts into the per-limit counts.
-fn count_http_limits(counts: &mut [(&'static str, u64); 5], h: &http::HttpFacts) {
+fn count_http_limits(counts: &mut [u64; HTTP_LIMIT_NAMES.len()], h: &http::HttpFacts) {
     let hits = [
         h.errors.head_too_large,
         h.errors.too_many_headers,
@@ -147,7 +149,7 @@ fn count_http_limits(counts: &mut [(&'static str, u64); 5], h: &http::HttpFacts)
         h.errors.pending_overflow,
     ];
     for (c, n) in counts.iter_mut().zip(hits) {
-        c.1 = c.1.saturating_add(n);
+        *c = c.saturating_add(n);
     }
 }
 
@@ -162,16 +164,9 @@ impl Analyzer {
             table,
             capture: CaptureInfo::default(),
             skipped: [0; SkipReason::ALL.len()],
-            links: Vec::new(),
             aggregator: Aggregator::with_filter(cfg.filter),
             last_ts: Timestamp::ZERO,
-            http_limits: [
-                ("max_head", 0),
-                ("max_headers", 0),
-                ("max_uri_len", 0),
-                ("max_exchanges_kept", 0),
-                ("max_pending_requests", 0),
-            ],
+            http_limits: [0; HTTP_LIMIT_NAMES.len()],
         }
     }
 
@@ -215,15 +210,7 @@ impl Analyzer {
         if frame.orig_len > frame.caplen {
             c.truncated_packets += 1;
         }
-        let link = frame.link.0;
-        if let Some((_, n)) = self.links.iter_mut().find(|(l, _)| *l == link) {
-            *n += 1;
-        } else if self.links.len() < LINK_SLOTS {
-            self.links.push((link, 1));
-        } else {
-            // A pcapng file may name thousands of link types.
-            *self.capture.link_types.entry(link).or_insert(0) += 1;
-        }
+        *c.link_types.entry(frame.link.0).or_insert(0) += 1;
         self.last_ts = self.last_ts.max(frame.ts);
         match decoded {
             Ok(seg) => {
@@ -320,9 +307,6 @@ impl Analyzer {
     /// aggregator, once every record has been drained.
     pub(crate) fn into_parts(self) -> (CaptureInfo, Aggregator) {
         let mut capture = self.capture;
-        for &(link, n) in &self.links {
-            *capture.link_types.entry(link).or_insert(0) += n;
-        }
         for (i, r) in SkipReason::ALL.iter().enumerate() {
             if self.skipped[i] > 0 {
                 capture
@@ -342,7 +326,7 @@ impl Analyzer {
                 .limits_hit
                 .insert("max_buffer".into(), limits.max_buffer);
         }
-        for (name, n) in self.http_limits {
+        for (name, n) in HTTP_LIMIT_NAMES.into_iter().zip(self.http_limits) {
             if n > 0 {
                 capture.limits_hit.insert(name.into(), n);
             }
@@ -542,9 +526,9 @@ mod tests {
     use crate::capture::LinkType;
 
     #[test]
-    fn frames_are_counted_per_link_type_beyond_the_short_list() {
+    fn frames_are_counted_per_link_type() {
         let mut an = Analyzer::new(Config::default());
-        let kinds = (LINK_SLOTS * 3) as u32;
+        let kinds = 24u32;
         for i in 0..kinds * 5 {
             an.process(&Frame {
                 ts: Timestamp(i as i64),
