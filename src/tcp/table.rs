@@ -204,18 +204,6 @@ impl Tombs {
         self.0.remove(key);
     }
 
-    /// Live tombstones as of `now`, after sweeping out the expired ones
-    /// (the caller compares it with a cap).
-    fn live(&mut self, now: Timestamp) -> usize {
-        self.0.retain(|t| t.deadline > now);
-        self.0.len()
-    }
-
-    /// Tombstones held, expired ones not yet swept included.
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
     fn insert(&mut self, key: &FlowKey, tomb: Tomb, now: Timestamp) {
         // Sweep before the map grows: the expired ones make room, at a
         // cost of one pass per capacity's worth of inserts.
@@ -349,16 +337,15 @@ impl<H: StreamHandler> FlowTable<H> {
             // wait), its key kept as a tombstone for `close_linger`.
             let ns = i64::try_from(linger.as_nanos()).unwrap_or(i64::MAX);
             let deadline = Timestamp(now.0.saturating_add(ns));
-            let key = FlowKey::of_conn(&slot.conn.facts);
             let tomb = Tomb::new(&key, deadline, slot.conn.client_isn());
             self.finish_slot(idx, false);
-            // Both bounded by the connection cap: a 4-tuple reused over and
-            // over within a long linger would otherwise queue without end.
+            // Bounded by the connection cap: a 4-tuple reused over and over
+            // within a long linger would otherwise queue without end. Every
+            // live tombstone has its deadline queued, so the queue bounds
+            // them too (expired ones are swept as the map fills), without a
+            // pass over the map per close once the cap is reached.
             let cap = self.cfg.max_connections;
-            if ns > 0
-                && (self.tombs.len() < cap || self.tombs.live(now) < cap)
-                && self.tomb_queue.len() < cap
-            {
+            if ns > 0 && self.tomb_queue.len() < cap {
                 self.tombs.insert(&key, tomb, now);
                 self.tomb_queue.push_back(deadline);
             }
