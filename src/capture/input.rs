@@ -176,6 +176,13 @@ impl Input {
         self.pos = self.pos.saturating_add(n as u64);
     }
 
+    /// Prefetches the byte `ahead` bytes past [`Input::pos`] when it is in
+    /// the current window ([`super::mapped::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, ahead: usize) {
+        super::mapped::prefetch(self.window(), self.cursor().saturating_add(ahead));
+    }
+
     /// The bytes the last `peek` looked into; see [`Input::cursor`].
     pub fn window(&self) -> &[u8] {
         match &self.src {
