@@ -190,9 +190,6 @@ struct FromWorker {
     spent: Option<Batch>,
     /// With the final message only.
     capture: Option<CaptureInfo>,
-    /// Reading workers: the last round of the capture (the end-phase
-    /// chunks follow).
-    last_round: bool,
 }
 
 fn mix(h: u64, v: u64) -> u64 {
@@ -230,33 +227,20 @@ fn shard_of(decoded: &Result<decode::Segment<'_>, SkipReason>, n: usize) -> u32 
     ((h >> 32) % n as u64) as u32
 }
 
-/// What a worker sends: the records it finished, each serialized to its
-/// NDJSON line when the output is NDJSON (most of the work per short
-/// connection, so done here, in parallel; the merge patches the id in).
-struct Outbox {
+fn worker(
+    cfg: Config,
     ndjson: Option<ExchangeDetail>,
-    json: report::ConnectionJson,
-}
-
-impl Outbox {
-    fn new(ndjson: Option<ExchangeDetail>) -> Self {
-        Outbox {
-            ndjson,
-            json: report::ConnectionJson::new(),
-        }
-    }
-
-    /// Moves the records `an` finished into `out`.
-    fn drain(&mut self, an: &mut Analyzer, out: &mut FromWorker) {
-        while let Some((rec, order)) = an.next_unaggregated() {
-            self.push(out, rec, order);
-        }
-    }
-
-    fn push(&mut self, out: &mut FromWorker, rec: ConnectionRecord, order: FinishOrder) {
-        let line = self.ndjson.and_then(|detail| {
+    rx: mpsc::Receiver<ToWorker>,
+    tx: mpsc::SyncSender<FromWorker>,
+) {
+    let mut an = Analyzer::new(cfg);
+    let mut json = report::ConnectionJson::new();
+    // Serializing is most of the work per short connection: done here, in
+    // parallel, with the id patched in by the merge.
+    let mut push = |out: &mut FromWorker, rec: ConnectionRecord, order: FinishOrder| {
+        let line = ndjson.and_then(|detail| {
             let start = out.lines.len();
-            let at = report::connection_line(&mut self.json, &rec, detail, &mut out.lines).ok()?;
+            let at = report::connection_line(&mut json, &rec, detail, &mut out.lines).ok()?;
             Some((start..out.lines.len(), at))
         });
         out.done.push(Done {
@@ -265,87 +249,14 @@ impl Outbox {
             rec: Some(rec),
             line,
         });
-    }
-
-    /// One frame of the worker's shard, global frame number `event`, `now`
-    /// the latest timestamp up to it.
-    fn frame(
-        &mut self,
-        an: &mut Analyzer,
-        out: &mut FromWorker,
-        frame: &capture::Frame<'_>,
-        decoded: Result<decode::Segment<'_>, SkipReason>,
-        event: u64,
-        now: Timestamp,
-    ) {
-        an.sync(event, now);
-        let before = an.connections_started();
-        an.process_decoded(frame, decoded);
-        let after = an.connections_started();
-        if after > before {
-            out.starts.push((event, after));
-        }
-        self.drain(an, out);
-    }
-
-    /// The end of the capture (`events` frames, the latest at `last`): the
-    /// connections still open, in chunks, each waiting for room in the
-    /// bounded channel (connections open at the end are many, all those
-    /// still lingering, and are never all held as records at once); the
-    /// last chunk carries the worker's capture counters.
-    fn end(
-        &mut self,
-        mut an: Analyzer,
-        events: u64,
-        last: Timestamp,
-        tx: &mpsc::SyncSender<FromWorker>,
-    ) {
-        an.sync(events, last);
-        an.end_of_capture();
-        loop {
-            let mut chunk = FromWorker::default();
-            while chunk.done.len() < END_CHUNK {
-                let Some((rec, order)) = an.next_unaggregated() else {
-                    break;
-                };
-                self.push(&mut chunk, rec, order);
-            }
-            if chunk.done.len() < END_CHUNK {
-                let (capture, _) = an.into_parts();
-                chunk.capture = Some(capture);
-                let _ = tx.send(chunk);
-                return;
-            }
-            if tx.send(chunk).is_err() {
-                return;
-            }
-        }
-    }
-}
-
-/// A message emptied by the merge, ready to fill again.
-fn reuse(recycled: Option<Box<FromWorker>>) -> FromWorker {
-    let mut out = recycled.map(|b| *b).unwrap_or_default();
-    out.starts.clear();
-    out.done.clear();
-    out.lines.clear();
-    out.last_round = false;
-    out
-}
-
-/// A worker of [`analyze_handed`]: its frames come from the reader.
-fn worker(
-    cfg: Config,
-    ndjson: Option<ExchangeDetail>,
-    rx: mpsc::Receiver<ToWorker>,
-    tx: mpsc::SyncSender<FromWorker>,
-) {
-    let mut an = Analyzer::new(cfg);
-    let mut ob = Outbox::new(ndjson);
+    };
     while let Ok(msg) = rx.recv() {
         match msg {
             ToWorker::Batch(mut b, recycled) => {
-                let mut out = reuse(recycled);
+                let mut out = recycled.map(|b| *b).unwrap_or_default();
+                out.starts.clear();
+                out.done.clear();
+                out.lines.clear();
                 for m in &b.frames {
                     let frame = capture::Frame {
                         ts: m.ts,
@@ -358,7 +269,16 @@ fn worker(
                         payload: b.payload(m).unwrap_or_default(),
                         ..seg
                     });
-                    ob.frame(&mut an, &mut out, &frame, decoded, m.event, m.now);
+                    an.sync(m.event, m.now);
+                    let before = an.connections_started();
+                    an.process_decoded(&frame, decoded);
+                    let after = an.connections_started();
+                    if after > before {
+                        out.starts.push((m.event, after));
+                    }
+                    while let Some((rec, order)) = an.next_unaggregated() {
+                        push(&mut out, rec, order);
+                    }
                 }
                 b.clear();
                 out.spent = Some(b);
@@ -367,69 +287,32 @@ fn worker(
                 }
             }
             ToWorker::End(last, events) => {
-                ob.end(an, events, last, &tx);
-                return;
+                // In chunks, each waiting for room in the bounded channel:
+                // connections open at the end are many (all those still
+                // lingering), and never all held as records at once.
+                an.sync(events, last);
+                an.end_of_capture();
+                loop {
+                    let mut chunk = FromWorker::default();
+                    while chunk.done.len() < END_CHUNK {
+                        let Some((rec, order)) = an.next_unaggregated() else {
+                            break;
+                        };
+                        push(&mut chunk, rec, order);
+                    }
+                    if chunk.done.len() < END_CHUNK {
+                        let (capture, _) = an.into_parts();
+                        chunk.capture = Some(capture);
+                        let _ = tx.send(chunk);
+                        return;
+                    }
+                    if tx.send(chunk).is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
-}
-
-/// A worker of [`analyze_mapped`], `me` of `n`: it reads every frame of
-/// the files itself (its own mappings, so no frame crosses threads),
-/// decodes each to find its shard, and analyses its own. Every worker sees
-/// every frame, so all count the same global frame numbers and clock and
-/// cut the same rounds: one message per round, the last marked. Returns
-/// what reading met (the same in every worker).
-#[allow(clippy::too_many_arguments)]
-fn reading_worker(
-    me: usize,
-    n: usize,
-    paths: &[String],
-    cfg: Config,
-    ndjson: Option<ExchangeDetail>,
-    progress: Option<&crate::analyzer::ProgressHook>,
-    tx: mpsc::SyncSender<FromWorker>,
-    back: mpsc::Receiver<Box<FromWorker>>,
-) -> (Vec<report::FileInfo>, RunOutcome) {
-    let mut an = Analyzer::new(cfg);
-    let mut ob = Outbox::new(ndjson);
-    let mut outcome = RunOutcome::default();
-    let mut out = FromWorker::default();
-    let mut events = 0u64;
-    let mut now = Timestamp(i64::MIN);
-    let (mut round_frames, mut round_bytes) = (0usize, 0usize);
-    let files = crate::analyzer::read_files(
-        paths,
-        progress,
-        &mut |_| Ok(true),
-        &mut outcome,
-        &mut |frame, _| {
-            now = now.max(frame.ts);
-            let decoded = decode::decode(frame);
-            if shard_of(&decoded, n) as usize == me {
-                ob.frame(&mut an, &mut out, frame, decoded, events, now);
-            }
-            events += 1;
-            round_frames += 1;
-            round_bytes += frame.data.len();
-            if round_frames >= BATCH_FRAMES || round_bytes >= BATCH_BYTES {
-                let next = reuse(back.try_recv().ok());
-                tx.send(std::mem::replace(&mut out, next))
-                    .map_err(|_| io::Error::other("merge stopped"))?;
-                (round_frames, round_bytes) = (0, 0);
-            }
-            Ok(())
-        },
-    );
-    // An error here is the merge gone (an output error, reported there).
-    let Ok(files) = files else {
-        return (Vec::new(), outcome);
-    };
-    out.last_round = true;
-    if tx.send(out).is_ok() {
-        ob.end(an, events, now, &tx);
-    }
-    (files, outcome)
 }
 
 /// The merge: global ids, single-threaded order, one aggregator, the writer.
@@ -449,30 +332,6 @@ struct Merge<W: Write> {
 }
 
 impl<W: Write> Merge<W> {
-    fn new(workers: usize, cfg: &Config, writer: report::ReportWriter<W>) -> Self {
-        Merge {
-            ids: vec![HashMap::new(); workers],
-            next_id: 1,
-            aggregator: report::Aggregator::with_filter(cfg.filter.clone()),
-            writer,
-            scratch: Vec::new(),
-            spent: Vec::new(),
-            recycled: (0..workers).map(|_| None).collect(),
-        }
-    }
-
-    /// Writes the per-server records, the capture and the summary.
-    fn finish(self, captures: Vec<CaptureInfo>, files: Vec<report::FileInfo>) -> io::Result<()> {
-        let mut capture = CaptureInfo::default();
-        for c in captures {
-            sum_capture(&mut capture, c);
-        }
-        capture.files = files;
-        let (servers, summary) = self.aggregator.finish();
-        self.writer.finish(capture, servers, summary)?;
-        Ok(())
-    }
-
     /// Folds one batch's results (one per worker, in worker order).
     fn batch(&mut self, parts: Vec<FromWorker>) -> io::Result<()> {
         let mut starts: Vec<(u64, usize, u64)> = Vec::new();
@@ -627,60 +486,27 @@ fn sum_capture(into: &mut CaptureInfo, c: CaptureInfo) {
     }
 }
 
-/// A frame filter ([`crate::analyze_files_filtered`]).
-type FrameFilter<'f> = dyn FnMut(&capture::Frame<'_>) -> Result<bool, String> + 'f;
-
-/// [`crate::analyze_files`] with `cfg.threads` workers. Regular files
-/// without a frame filter are read by every worker itself
-/// ([`analyze_mapped`]); streams (standard input, pipes, gzip) and filtered
-/// runs by one reader that hands each worker its frames.
+/// [`crate::analyze_files`] with `cfg.threads` workers.
 pub(crate) fn analyze_files<W: Write>(
-    paths: &[String],
-    cfg: Config,
-    writer: report::ReportWriter<W>,
-    filter: Option<&mut FrameFilter<'_>>,
-) -> io::Result<RunOutcome> {
-    match filter {
-        None if paths.iter().all(|p| mappable(p)) => analyze_mapped(paths, cfg, writer),
-        None => analyze_handed(paths, cfg, writer, &mut |_| Ok(true)),
-        Some(f) => analyze_handed(paths, cfg, writer, f),
-    }
-}
-
-/// Whether every worker can read `path` itself: a regular file that is
-/// read through mappings (not gzip). A path that cannot be opened counts
-/// too: each worker meets the same error. Standard input, pipes and devices
-/// are never opened here (that would consume their bytes).
-fn mappable(path: &str) -> bool {
-    if path == "-" {
-        return false;
-    }
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => capture::open(path).map_or(true, |r| r.is_mapped()),
-        Ok(_) => false,
-        Err(_) => true,
-    }
-}
-
-/// Per-table limits divided among `n` workers.
-fn worker_config(cfg: &Config, n: usize) -> Config {
-    let mut wcfg = cfg.clone();
-    wcfg.tcp.max_connections = cfg.tcp.max_connections.div_ceil(n).max(1);
-    wcfg.tcp.max_buffer_total = cfg.tcp.max_buffer_total.div_ceil(n);
-    wcfg
-}
-
-/// One reader hands each worker its frames, decoded.
-fn analyze_handed<W: Write>(
     paths: &[String],
     cfg: Config,
     writer: report::ReportWriter<W>,
     filter: &mut dyn FnMut(&capture::Frame<'_>) -> Result<bool, String>,
 ) -> io::Result<RunOutcome> {
     let n = cfg.threads.clamp(1, 256);
-    let wcfg = worker_config(&cfg, n);
+    let mut wcfg = cfg.clone();
+    wcfg.tcp.max_connections = cfg.tcp.max_connections.div_ceil(n).max(1);
+    wcfg.tcp.max_buffer_total = cfg.tcp.max_buffer_total.div_ceil(n);
     let ndjson = writer.ndjson_detail();
-    let mut merge = Merge::new(n, &cfg, writer);
+    let mut merge = Merge {
+        ids: vec![HashMap::new(); n],
+        next_id: 1,
+        aggregator: report::Aggregator::with_filter(cfg.filter.clone()),
+        writer,
+        scratch: Vec::new(),
+        spent: Vec::new(),
+        recycled: (0..n).map(|_| None).collect(),
+    };
     let mut outcome = RunOutcome::default();
     let mut files = Vec::new();
     let mut captures: Vec<CaptureInfo> = Vec::new();
@@ -698,6 +524,14 @@ fn analyze_handed<W: Write>(
             to.push(tx);
             from.push(rrx);
         }
+        let recv_all = |from: &[mpsc::Receiver<FromWorker>]| -> io::Result<Vec<FromWorker>> {
+            from.iter()
+                .map(|r| {
+                    r.recv()
+                        .map_err(|_| io::Error::other("analysis worker stopped"))
+                })
+                .collect()
+        };
         let mut in_flight = 0usize;
         let mut events = 0u64;
         let mut now = Timestamp(i64::MIN);
@@ -754,72 +588,12 @@ fn analyze_handed<W: Write>(
         captures = merge.end(&from)?;
         Ok(())
     })?;
-    merge.finish(captures, files)?;
-    Ok(outcome)
-}
-
-fn recv_all(from: &[mpsc::Receiver<FromWorker>]) -> io::Result<Vec<FromWorker>> {
-    from.iter()
-        .map(|r| {
-            r.recv()
-                .map_err(|_| io::Error::other("analysis worker stopped"))
-        })
-        .collect()
-}
-
-/// Every worker reads the files itself ([`reading_worker`]); the calling
-/// thread merges.
-fn analyze_mapped<W: Write>(
-    paths: &[String],
-    cfg: Config,
-    writer: report::ReportWriter<W>,
-) -> io::Result<RunOutcome> {
-    let n = cfg.threads.clamp(1, 256);
-    let wcfg = worker_config(&cfg, n);
-    let ndjson = writer.ndjson_detail();
-    let mut merge = Merge::new(n, &cfg, writer);
-    let (files, outcome, captures) = std::thread::scope(|s| -> io::Result<_> {
-        let mut from = Vec::with_capacity(n);
-        let mut back = Vec::with_capacity(n);
-        let mut workers = Vec::with_capacity(n);
-        for me in 0..n {
-            // Room for a few rounds, so a worker runs ahead of the merge
-            // and the other worker as far as that and no further.
-            let (tx, rx) = mpsc::sync_channel::<FromWorker>(PIPELINE_DEPTH + 2);
-            let (btx, brx) = mpsc::channel::<Box<FromWorker>>();
-            let c = wcfg.clone();
-            // Every worker reads every file; one shows the progress.
-            let progress = if me == 0 { cfg.progress.as_ref() } else { None };
-            workers
-                .push(s.spawn(move || reading_worker(me, n, paths, c, ndjson, progress, tx, brx)));
-            from.push(rx);
-            back.push(btx);
-        }
-        loop {
-            let parts = recv_all(&from)?;
-            let last = parts.iter().any(|p| p.last_round);
-            merge.batch(parts)?;
-            for (slot, b) in merge.recycled.iter_mut().zip(&back) {
-                if let Some(m) = slot.take() {
-                    // A worker that has finished reading needs none.
-                    let _ = b.send(m);
-                }
-            }
-            if last {
-                break;
-            }
-        }
-        let captures = merge.end(&from)?;
-        let mut read = None;
-        for w in workers {
-            let r = w
-                .join()
-                .map_err(|_| io::Error::other("analysis worker stopped"))?;
-            read.get_or_insert(r);
-        }
-        let (files, outcome) = read.unwrap_or_default();
-        Ok((files, outcome, captures))
-    })?;
-    merge.finish(captures, files)?;
+    let mut capture = CaptureInfo::default();
+    for c in captures {
+        sum_capture(&mut capture, c);
+    }
+    capture.files = files;
+    let (servers, summary) = merge.aggregator.finish();
+    merge.writer.finish(capture, servers, summary)?;
     Ok(outcome)
 }
