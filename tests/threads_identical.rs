@@ -295,3 +295,49 @@ fn http_limits_hit_are_counted_the_same_across_thread_counts() {
     );
     assert!(one == run_limited(2), "2 threads differ from 1");
 }
+
+/// Mapped files hand workers offsets into the shared mapping, streams
+/// (gzip here) copies of the payloads: both must give one thread's bytes,
+/// and so must a mix of the two in one run (no testdata capture is
+/// gzipped, so the streamed path is made here).
+#[test]
+fn gzip_streams_and_mapped_files_are_identical_across_thread_counts() {
+    use std::io::Write;
+    let caps = captures();
+    let dir = std::env::temp_dir().join(format!("keepwatch-threads-gz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut gz = Vec::new();
+    for (i, c) in caps.iter().enumerate().take(12) {
+        let bytes = std::fs::read(c).unwrap();
+        let p = dir.join(format!("{i}.pcap.gz"));
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&bytes).unwrap();
+        std::fs::write(&p, e.finish().unwrap()).unwrap();
+        gz.push(p.to_string_lossy().into_owned());
+    }
+    let plain: Vec<String> = caps.iter().take(12).cloned().collect();
+    let mixed: Vec<String> = plain
+        .iter()
+        .zip(&gz)
+        .enumerate()
+        .map(|(i, (p, g))| if i % 2 == 0 { p.clone() } else { g.clone() })
+        .collect();
+    let reference = run(&plain, 1, None, Format::Ndjson);
+    assert!(String::from_utf8_lossy(&reference).contains("\"type\":\"connection\""));
+    assert_same(&gz, None, Format::Ndjson);
+    assert_same(&mixed, None, Format::Ndjson);
+    // The same frames whichever way they were read, but for the files'
+    // own lines (paths, gzip).
+    let connections = |out: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .filter(|l| l.contains("\"type\":\"connection\""))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        connections(&run(&gz, 2, None, Format::Ndjson)),
+        connections(&reference)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
