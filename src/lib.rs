@@ -25,9 +25,9 @@
 //! Unsafe code is denied everywhere but two functions of one module
 //! (`capture/mapped.rs`): mapping a capture file into memory, which saves
 //! the copy from the page cache that was the largest cost of reading
-//! keep-alive traffic, and prefetching the next record's header, which
-//! hides the cache miss per packet that walking the records then was
-//! (BENCHMARKS.md).
+//! keep-alive traffic, and prefetching the next record's header, so that
+//! the cache miss each large frame costs overlaps the analysis of the frame
+//! before (BENCHMARKS.md).
 
 #![deny(unsafe_code)]
 

@@ -176,11 +176,12 @@ impl Input {
         self.pos = self.pos.saturating_add(n as u64);
     }
 
-    /// Prefetches the byte `ahead` bytes past [`Input::pos`] when it is in
-    /// the current window ([`super::mapped::prefetch`]).
+    /// Called by a parser once it has consumed a record or block: prefetches
+    /// the next one's header at [`Input::pos`] when it lies in the current
+    /// window ([`super::mapped::prefetch`]).
     #[inline]
-    pub fn prefetch(&self, ahead: usize) {
-        super::mapped::prefetch(self.window(), self.cursor().saturating_add(ahead));
+    pub fn prefetch_next(&self) {
+        super::mapped::prefetch(self.window(), self.cursor());
     }
 
     /// The bytes the last `peek` looked into; see [`Input::cursor`].

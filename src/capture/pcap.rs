@@ -117,10 +117,7 @@ impl Pcap {
         }
         let at = input.cursor() + hlen;
         input.consume(total);
-        // The next header, and a guess at the one after (frames of a burst
-        // are often of one size).
-        input.prefetch(0);
-        input.prefetch(total);
+        input.prefetch_next();
         // A fraction at or above one second (seen in broken writers) is
         // carried into the seconds by from_parts, not rejected.
         let ts = Timestamp::from_parts(secs.into(), frac.into(), self.magic.units_per_sec);
