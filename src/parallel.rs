@@ -171,8 +171,15 @@ enum ToWorker {
 struct Done {
     order: FinishOrder,
     local_id: u64,
-    /// Taken by the merge only when it hands the record to the writer.
-    rec: Option<ConnectionRecord>,
+    /// The global id, once the merge has given it.
+    id: u64,
+    /// The record, when the merge needs it whole: for a writer other than
+    /// NDJSON, or when [`report::Aggregator::refine`] may change it. Taken
+    /// by the merge only when it hands the record to the writer.
+    rec: Option<Box<ConnectionRecord>>,
+    /// Else the record's index in `FromWorker::digests`: the worker
+    /// dropped it once serialized and digested.
+    digest: Option<usize>,
     /// NDJSON: where the line the worker serialized lies in
     /// `FromWorker::lines`, and where in it the id goes.
     line: Option<(std::ops::Range<usize>, usize)>,
@@ -186,6 +193,8 @@ struct FromWorker {
     /// The NDJSON lines of `done`, one after the other: one buffer per
     /// message rather than one per record.
     lines: Vec<u8>,
+    /// What the aggregator needs of the records the worker dropped.
+    digests: report::Digests,
     /// The batch, emptied, for the reader to fill again.
     spent: Option<Batch>,
     /// With the final message only.
@@ -233,20 +242,27 @@ fn worker(
     rx: mpsc::Receiver<ToWorker>,
     tx: mpsc::SyncSender<FromWorker>,
 ) {
+    let filter = cfg.filter.clone();
     let mut an = Analyzer::new(cfg);
     let mut json = report::ConnectionJson::new();
     // Serializing is most of the work per short connection: done here, in
-    // parallel, with the id patched in by the merge.
+    // parallel, with the id patched in by the merge. The record is then
+    // digested and dropped here, where it was allocated and is still in
+    // cache.
     let mut push = |out: &mut FromWorker, rec: ConnectionRecord, order: FinishOrder| {
         let line = ndjson.and_then(|detail| {
             let start = out.lines.len();
             let at = report::connection_line(&mut json, &rec, detail, &mut out.lines).ok()?;
             Some((start..out.lines.len(), at))
         });
+        let digest = (line.is_some() && !report::Aggregator::may_refine(&rec))
+            .then(|| out.digests.push(&rec, &filter));
         out.done.push(Done {
             order,
             local_id: rec.id,
-            rec: Some(rec),
+            id: rec.id,
+            rec: digest.is_none().then(|| Box::new(rec)),
+            digest,
             line,
         });
     };
@@ -257,6 +273,7 @@ fn worker(
                 out.starts.clear();
                 out.done.clear();
                 out.lines.clear();
+                out.digests.clear();
                 for m in &b.frames {
                     let frame = capture::Frame {
                         ts: m.ts,
@@ -348,7 +365,7 @@ impl<W: Write> Merge<W> {
         let mut parts = parts;
         for (w, p) in parts.iter_mut().enumerate() {
             for (i, d) in p.done.iter_mut().enumerate() {
-                let (event, sub) = self.keyed(w, d);
+                let (event, sub) = self.keyed(w, d, &mut p.digests);
                 self.scratch.push((event, sub, w, i));
             }
             if let Some(b) = p.spent.take() {
@@ -361,7 +378,7 @@ impl<W: Write> Merge<W> {
         for (_, _, w, i) in scratch.drain(..) {
             if let Some(p) = parts.get_mut(w) {
                 if let Some(d) = p.done.get_mut(i) {
-                    self.emit(d, &p.lines)?;
+                    self.emit(d, &p.lines, &p.digests)?;
                 }
             }
         }
@@ -375,14 +392,18 @@ impl<W: Write> Merge<W> {
     }
 
     /// The global id put in, and the record's place in the merged order.
-    fn keyed(&mut self, w: usize, d: &mut Done) -> (u64, u64) {
+    fn keyed(&mut self, w: usize, d: &mut Done, digests: &mut report::Digests) -> (u64, u64) {
         let global = self
             .ids
             .get_mut(w)
             .and_then(|m| m.remove(&d.local_id))
             .unwrap_or(d.local_id);
+        d.id = global;
         if let Some(rec) = &mut d.rec {
             rec.id = global;
+        }
+        if let Some(i) = d.digest {
+            digests.set_id(i, global);
         }
         // At the end of the capture connections finish by id; within any
         // other event only the worker that handled its frame finishes
@@ -398,22 +419,25 @@ impl<W: Write> Merge<W> {
         let n = from.len();
         let mut heads: Vec<std::collections::VecDeque<(u64, u64, Done)>> =
             (0..n).map(|_| Default::default()).collect();
-        // The lines of the message each worker's queued records came from
-        // (a worker's next message is read only once its queue is empty).
+        // The lines and digests of the message each worker's queued records
+        // came from (a worker's next message is read only once its queue
+        // is empty).
         let mut lines: Vec<Vec<u8>> = vec![Vec::new(); n];
+        let mut digests: Vec<report::Digests> = (0..n).map(|_| Default::default()).collect();
         let mut ended = vec![false; n];
         let mut captures = Vec::new();
         loop {
             for (w, r) in from.iter().enumerate() {
                 while heads[w].is_empty() && !ended[w] {
-                    let msg = r
+                    let mut msg = r
                         .recv()
                         .map_err(|_| io::Error::other("analysis worker stopped"))?;
                     for mut d in msg.done {
-                        let (e, s) = self.keyed(w, &mut d);
+                        let (e, s) = self.keyed(w, &mut d, &mut msg.digests);
                         heads[w].push_back((e, s, d));
                     }
                     lines[w] = msg.lines;
+                    digests[w] = msg.digests;
                     if let Some(c) = msg.capture {
                         captures.push(c);
                         ended[w] = true;
@@ -429,13 +453,21 @@ impl<W: Write> Merge<W> {
                 return Ok(captures);
             };
             if let Some((_, _, mut d)) = heads[w].pop_front() {
-                self.emit(&mut d, &lines[w])?;
+                self.emit(&mut d, &lines[w], &digests[w])?;
             }
         }
     }
 
-    /// Folds in one record and writes it; `lines` holds its NDJSON line.
-    fn emit(&mut self, d: &mut Done, lines: &[u8]) -> io::Result<()> {
+    /// Folds in one record and writes it; `lines` holds its NDJSON line,
+    /// `digests` its digest when the worker dropped it.
+    fn emit(&mut self, d: &mut Done, lines: &[u8], digests: &report::Digests) -> io::Result<()> {
+        if let Some(i) = d.digest {
+            let line = d.line.clone().and_then(|(r, at)| Some((lines.get(r)?, at)));
+            if let (true, Some((line, at))) = (self.aggregator.add_digest(digests, i), line) {
+                self.writer.connection_line_raw(line, at, d.id)?;
+            }
+            return Ok(());
+        }
         let Some(rec) = &mut d.rec else {
             return Ok(());
         };
@@ -452,7 +484,7 @@ impl<W: Write> Merge<W> {
                 Some((line, at)) => self.writer.connection_line_raw(line, at, rec.id)?,
                 None => {
                     if let Some(rec) = d.rec.take() {
-                        self.writer.connection(rec)?;
+                        self.writer.connection(*rec)?;
                     }
                 }
             }

@@ -4,7 +4,7 @@
 //! packets (the hardest ordering to reproduce), and on all captures read as
 //! one (timestamps jumping back and forth, many connections).
 
-use keepwatch::report::{ExchangeDetail, Format, ReportWriter, WriterOptions};
+use keepwatch::report::{ExchangeDetail, Flag, Format, ReportFilter, ReportWriter, WriterOptions};
 use keepwatch::Config;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,8 +43,27 @@ fn run_with(
     format: Format,
     exchanges: ExchangeDetail,
 ) -> Vec<u8> {
+    run_filtered(
+        paths,
+        threads,
+        linger,
+        format,
+        exchanges,
+        ReportFilter::default(),
+    )
+}
+
+fn run_filtered(
+    paths: &[String],
+    threads: usize,
+    linger: Option<Duration>,
+    format: Format,
+    exchanges: ExchangeDetail,
+    filter: ReportFilter,
+) -> Vec<u8> {
     let mut cfg = Config {
         threads,
+        filter,
         ..Config::default()
     };
     if let Some(l) = linger {
@@ -217,6 +236,63 @@ fn max_requests_capture() -> String {
     let path = std::env::temp_dir().join(format!("keepwatch-threads-{}.pcap", std::process::id()));
     std::fs::write(&path, p).expect("temp file");
     path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn report_filters_apply_the_same_across_thread_counts() {
+    // Workers judge the records they digest by the filter themselves; the
+    // summary's `filtered_out` and the per-server records depend on it.
+    let caps = captures();
+    let one_unfiltered = run(&caps, 1, None, Format::Ndjson);
+    let lines = |out: &[u8]| {
+        String::from_utf8_lossy(out)
+            .lines()
+            .filter(|l| l.contains("\"type\":\"connection\""))
+            .count()
+    };
+    let text = String::from_utf8_lossy(&one_unfiltered);
+    let first_client = text
+        .split("\"client\":{\"ip\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a connection with a client");
+    let filters = [
+        ReportFilter {
+            only: vec![Flag::Reused, Flag::TimeWaitServer],
+            ..ReportFilter::default()
+        },
+        ReportFilter {
+            client: Some(first_client.parse().unwrap()),
+            ..ReportFilter::default()
+        },
+    ];
+    let mut narrowed = 0;
+    for filter in filters {
+        let one = run_filtered(
+            &caps,
+            1,
+            None,
+            Format::Ndjson,
+            ExchangeDetail::All,
+            filter.clone(),
+        );
+        if (1..lines(&one_unfiltered)).contains(&lines(&one)) {
+            narrowed += 1;
+        }
+        for threads in [2, 3] {
+            let many = run_filtered(
+                &caps,
+                threads,
+                None,
+                Format::Ndjson,
+                ExchangeDetail::All,
+                filter.clone(),
+            );
+            assert!(one == many, "{filter:?}: --threads {threads} differs");
+        }
+    }
+    // Each filter kept some connections and dropped others.
+    assert_eq!(narrowed, 2);
 }
 
 #[test]

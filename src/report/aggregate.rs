@@ -178,24 +178,24 @@ struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, rec: &ConnectionRecord) {
-        let ex = exchanges_of(rec);
+    fn add(&mut self, d: Digest<'_>) {
+        let ex = d.head.exchanges;
         self.connections += 1;
         self.exchanges = self.exchanges.saturating_add(ex);
         self.max_exchanges = self.max_exchanges.max(ex);
         if ex > 1 {
             self.reused += 1;
         }
-        bump(&mut self.initiators, rec.close.initiator);
-        bump(&mut self.reasons, rec.close.reason);
-        bump(&mut self.time_wait, rec.close.time_wait);
-        for f in &rec.flags {
+        bump(&mut self.initiators, d.head.close.initiator);
+        bump(&mut self.reasons, d.head.close.reason);
+        bump(&mut self.time_wait, d.head.close.time_wait);
+        for f in d.flags() {
             bump(&mut self.flags, *f);
         }
-        if rec.has_flag(Flag::KeepaliveRace) {
+        if d.has_flag(Flag::KeepaliveRace) {
             self.races += 1;
         }
-        self.lost = self.lost.saturating_add(rec.lost_requests);
+        self.lost = self.lost.saturating_add(d.head.lost_requests);
     }
     fn per_connection(&self) -> PerConnection {
         PerConnection {
@@ -248,41 +248,38 @@ struct ServerAcc {
 }
 
 impl ServerAcc {
-    fn add(&mut self, rec: &ConnectionRecord) {
-        self.counts.add(rec);
-        let ex = exchanges_of(rec);
+    fn add(&mut self, d: Digest<'_>) {
+        self.counts.add(d);
+        let (h, close) = (d.head, &d.head.close);
+        let ex = h.exchanges;
         // A keep-alive race that began with the server's FIN is an idle
         // timeout too: the request only crossed it on the wire.
-        let idle_close = rec.close.reason == CloseReason::ServerIdleTimeout
-            || (rec.close.reason == CloseReason::KeepaliveRace
-                && rec.close.initiator == Sides::Server
-                && rec.close.by == CloseBy::Fin);
+        let idle_close = close.reason == CloseReason::ServerIdleTimeout
+            || (close.reason == CloseReason::KeepaliveRace
+                && close.initiator == Sides::Server
+                && close.by == CloseBy::Fin);
         if idle_close && ex > 0 {
-            if let Some(idle) = rec.close.idle_before_ms {
+            if let Some(idle) = close.idle_before_ms {
                 self.idle.add(idle);
             }
         }
-        for e in rec.exchanges.iter().flatten() {
-            if e.keep_alive.timeout.is_some() || e.keep_alive.max.is_some() {
-                self.ka_responses += 1;
-            }
-            if let Some(t) = e.keep_alive.timeout {
-                bump_capped(&mut self.ka_timeouts, t);
-            }
-            if let Some(m) = e.keep_alive.max {
-                self.ka_max = Some(self.ka_max.map_or(m, |x| x.max(m)));
-            }
+        self.ka_responses += h.ka_responses;
+        for &t in d.timeouts() {
+            bump_capped(&mut self.ka_timeouts, t);
         }
-        let server_asked = rec.close.reason == CloseReason::MaxRequests
-            || (rec.close.reason == CloseReason::ConnectionCloseRequested
-                && rec.close.requested_by == Sides::Server);
+        if let Some(m) = h.ka_max {
+            self.ka_max = Some(self.ka_max.map_or(m, |x| x.max(m)));
+        }
+        let server_asked = close.reason == CloseReason::MaxRequests
+            || (close.reason == CloseReason::ConnectionCloseRequested
+                && close.requested_by == Sides::Server);
         if server_asked && ex > 0 {
             self.server_closes_total += 1;
             bump_capped(&mut self.server_closes, ex);
         }
-        self.client_ka.add(&rec.tcp_keepalive.client);
-        self.server_ka.add(&rec.tcp_keepalive.server);
-        if rec.close.reason == CloseReason::DeadPeer {
+        self.client_ka.add(&h.tcp_keepalive.client);
+        self.server_ka.add(&h.tcp_keepalive.server);
+        if close.reason == CloseReason::DeadPeer {
             self.dead_peers += 1;
         }
     }
@@ -323,67 +320,25 @@ impl PairAcc {
         self.events.push(Reverse((t, kind)));
     }
 
-    fn add(&mut self, rec: &ConnectionRecord) {
+    fn add(&mut self, d: Digest<'_>) {
         self.connections += 1;
-        let exchanges = rec.exchanges.as_deref().unwrap_or(&[]);
-        if exchanges.iter().all(|e| e.request_first.is_none()) {
+        let (h, close) = (d.head, &d.head.close);
+        if !h.http {
             return;
         }
         self.http_connections += 1;
         if matches!(
-            rec.close.reason,
+            close.reason,
             CloseReason::ClientClosedAfterResponse | CloseReason::ConnectionCloseRequested
-        ) && rec.close.initiator == Sides::Client
-            || rec.close.requested_by == Sides::Client
+        ) && close.initiator == Sides::Client
+            || close.requested_by == Sides::Client
         {
             self.client_closed += 1;
         }
-        self.push(rec.start, OPEN);
-        let close = rec.close.at.unwrap_or(rec.end);
-        // Busy intervals, merged per connection.
-        let mut cur: Option<(Timestamp, Timestamp)> = None;
-        for e in exchanges {
-            let Some(s) = e.request_first else { continue };
-            let end = e.response_last.unwrap_or(close.max(s)).max(s);
-            cur = match cur {
-                Some((cs, ce)) if s <= ce => Some((cs, ce.max(end))),
-                Some((cs, ce)) => {
-                    self.busy_interval(cs, ce);
-                    Some((s, end))
-                }
-                None => Some((s, end)),
-            };
+        self.push(h.start, OPEN);
+        for sp in d.spans() {
+            self.interval(sp.s, sp.e, sp.start, sp.end);
         }
-        if let Some((cs, ce)) = cur {
-            self.busy_interval(cs, ce);
-        }
-        // Idle, reusable intervals.
-        for w in exchanges.windows(2) {
-            let (a, b) = (&w[0], &w[1]);
-            if let (true, true, Some(done), Some(next)) = (
-                reusable_after(a),
-                !b.pipelined,
-                a.response_last,
-                b.request_first,
-            ) {
-                self.interval(done, next, IDLE_START, IDLE_END);
-            }
-        }
-        if let Some(last) = exchanges.last() {
-            let until = rec.close.at.unwrap_or(rec.end);
-            if reusable_after(last)
-                && rec.close.requested_by == Sides::None
-                && rec.unanswered_requests == 0
-            {
-                if let Some(done) = last.response_last {
-                    self.interval(done, until, IDLE_START, IDLE_END);
-                }
-            }
-        }
-    }
-
-    fn busy_interval(&mut self, s: Timestamp, e: Timestamp) {
-        self.interval(s, e, BUSY_START, BUSY_END);
     }
 
     /// Pushes `[s, e)` as two events. An interval that ended before the
@@ -449,6 +404,198 @@ fn reusable_after(e: &ExchangeRecord) -> bool {
     e.status.is_some() && !e.response_incomplete && e.persistent && e.response_last.is_some()
 }
 
+/// One interval of a record for the pair sweep: `[s, e)`, with the event
+/// kinds of its two ends.
+#[derive(Clone, Copy)]
+struct Span {
+    s: Timestamp,
+    e: Timestamp,
+    start: u8,
+    end: u8,
+}
+
+/// The part of a record the aggregator reads, without its heap parts.
+#[derive(Clone)]
+struct Head {
+    id: u64,
+    start: Timestamp,
+    server: EndpointRecord,
+    client: IpAddr,
+    /// What the filter said.
+    kept: bool,
+    server_close_count: Option<u64>,
+    exchanges: u64,
+    close: CloseRecord,
+    tcp_keepalive: TcpKeepaliveRecord,
+    protocol: Protocol,
+    lost_requests: u64,
+    gaps: u64,
+    gap_bytes: u64,
+    /// Some exchange carried a request.
+    http: bool,
+    /// Exchanges whose response advertised `Keep-Alive` parameters.
+    ka_responses: u64,
+    ka_max: Option<u64>,
+    flags: std::ops::Range<usize>,
+    /// The advertised timeouts, one per exchange that had one, in order.
+    timeouts: std::ops::Range<usize>,
+    spans: std::ops::Range<usize>,
+}
+
+/// What the aggregator reads of records, one after the other, in flat
+/// buffers. A `--threads` worker digests each record it builds and drops
+/// the record on its own thread: the merge folds the digest in, and never
+/// touches, nor frees, memory allocated on another core. The
+/// single-threaded path digests each record too, into one reused buffer,
+/// so both fold exactly the same thing.
+#[derive(Default)]
+pub(crate) struct Digests {
+    heads: Vec<Head>,
+    flags: Vec<Flag>,
+    timeouts: Vec<u64>,
+    spans: Vec<Span>,
+}
+
+impl Digests {
+    pub(crate) fn clear(&mut self) {
+        self.heads.clear();
+        self.flags.clear();
+        self.timeouts.clear();
+        self.spans.clear();
+    }
+
+    /// Digests `rec`, with `filter`'s verdict on it; returns its index.
+    pub(crate) fn push(&mut self, rec: &ConnectionRecord, filter: &ReportFilter) -> usize {
+        let exchanges = rec.exchanges.as_deref().unwrap_or(&[]);
+        let flags = self.flags.len()..self.flags.len() + rec.flags.len();
+        self.flags.extend_from_slice(&rec.flags);
+        let t0 = self.timeouts.len();
+        let (mut ka_responses, mut ka_max) = (0, None::<u64>);
+        for e in exchanges {
+            if e.keep_alive.timeout.is_some() || e.keep_alive.max.is_some() {
+                ka_responses += 1;
+            }
+            if let Some(t) = e.keep_alive.timeout {
+                self.timeouts.push(t);
+            }
+            if let Some(m) = e.keep_alive.max {
+                ka_max = Some(ka_max.map_or(m, |x| x.max(m)));
+            }
+        }
+        let timeouts = t0..self.timeouts.len();
+        let s0 = self.spans.len();
+        let http = exchanges.iter().any(|e| e.request_first.is_some());
+        if http {
+            self.push_spans(rec, exchanges);
+        }
+        let spans = s0..self.spans.len();
+        self.heads.push(Head {
+            id: rec.id,
+            start: rec.start,
+            server: rec.server.clone(),
+            client: rec.client.ip,
+            kept: filter.keep(rec),
+            server_close_count: server_close_count(rec),
+            exchanges: exchanges_of(rec),
+            close: rec.close.clone(),
+            tcp_keepalive: rec.tcp_keepalive.clone(),
+            protocol: rec.protocol,
+            lost_requests: rec.lost_requests,
+            gaps: rec.anomalies.gaps,
+            gap_bytes: rec.anomalies.gap_bytes,
+            http,
+            ka_responses,
+            ka_max,
+            flags,
+            timeouts,
+            spans,
+        });
+        self.heads.len() - 1
+    }
+
+    /// The busy intervals (merged per connection), then the idle and
+    /// reusable ones.
+    fn push_spans(&mut self, rec: &ConnectionRecord, exchanges: &[ExchangeRecord]) {
+        let close = rec.close.at.unwrap_or(rec.end);
+        let mut span = |s, e, start, end| self.spans.push(Span { s, e, start, end });
+        let mut cur: Option<(Timestamp, Timestamp)> = None;
+        for e in exchanges {
+            let Some(s) = e.request_first else { continue };
+            let end = e.response_last.unwrap_or(close.max(s)).max(s);
+            cur = match cur {
+                Some((cs, ce)) if s <= ce => Some((cs, ce.max(end))),
+                Some((cs, ce)) => {
+                    span(cs, ce, BUSY_START, BUSY_END);
+                    Some((s, end))
+                }
+                None => Some((s, end)),
+            };
+        }
+        if let Some((cs, ce)) = cur {
+            span(cs, ce, BUSY_START, BUSY_END);
+        }
+        for w in exchanges.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            if let (true, true, Some(done), Some(next)) = (
+                reusable_after(a),
+                !b.pipelined,
+                a.response_last,
+                b.request_first,
+            ) {
+                span(done, next, IDLE_START, IDLE_END);
+            }
+        }
+        if let Some(last) = exchanges.last() {
+            if reusable_after(last)
+                && rec.close.requested_by == Sides::None
+                && rec.unanswered_requests == 0
+            {
+                if let Some(done) = last.response_last {
+                    span(done, close, IDLE_START, IDLE_END);
+                }
+            }
+        }
+    }
+
+    /// Gives digest `i` its final id (the merge renumbers).
+    pub(crate) fn set_id(&mut self, i: usize, id: u64) {
+        if let Some(h) = self.heads.get_mut(i) {
+            h.id = id;
+        }
+    }
+}
+
+/// One digest and the buffers its ranges index.
+#[derive(Clone, Copy)]
+struct Digest<'a> {
+    head: &'a Head,
+    all: &'a Digests,
+}
+
+impl<'a> Digest<'a> {
+    fn flags(self) -> &'a [Flag] {
+        self.all
+            .flags
+            .get(self.head.flags.clone())
+            .unwrap_or_default()
+    }
+    fn has_flag(self, f: Flag) -> bool {
+        self.flags().contains(&f)
+    }
+    fn timeouts(self) -> &'a [u64] {
+        self.all
+            .timeouts
+            .get(self.head.timeouts.clone())
+            .unwrap_or_default()
+    }
+    fn spans(self) -> &'a [Span] {
+        self.all
+            .spans
+            .get(self.head.spans.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// Which connection starts are final (see the module docs).
 struct Watermark {
     /// Every id below this has arrived.
@@ -493,9 +640,9 @@ impl Watermark {
     }
 }
 
-/// Folds connection records, as they are produced, into per-server records
-/// and the summary. Keeps per-server and per-pair state only, never the
-/// records.
+/// Folds connection records (or their [`Digests`]), as they are produced,
+/// into per-server records and the summary. Keeps per-server and per-pair
+/// state only, never the records.
 #[derive(Default)]
 pub struct Aggregator {
     filter: ReportFilter,
@@ -510,6 +657,8 @@ pub struct Aggregator {
     /// by their number of exchanges (all records, filtered or not, so a
     /// filter never changes a reason): the memory behind [`Aggregator::refine`].
     close_counts: BTreeMap<EndpointRecord, BTreeMap<u64, u64>>,
+    /// The digest of the record being added.
+    one: Digests,
 }
 
 impl Aggregator {
@@ -547,6 +696,11 @@ impl Aggregator {
         }
     }
 
+    /// Whether [`Aggregator::refine`] may change `rec`.
+    pub(crate) fn may_refine(rec: &ConnectionRecord) -> bool {
+        server_close_count(rec).is_some()
+    }
+
     /// Whether the filter keeps `rec`, without folding it in (for interim
     /// records, which the aggregator never sees).
     pub fn keeps(&self, rec: &ConnectionRecord) -> bool {
@@ -554,29 +708,44 @@ impl Aggregator {
     }
 
     pub fn add(&mut self, rec: &ConnectionRecord) -> bool {
-        self.watermark.see(rec.id, rec.start);
-        if let Some(n) = server_close_count(rec) {
-            let m = self.close_counts.entry(rec.server.clone()).or_default();
+        let mut one = std::mem::take(&mut self.one);
+        one.clear();
+        let i = one.push(rec, &self.filter);
+        let kept = self.add_digest(&one, i);
+        self.one = one;
+        kept
+    }
+
+    /// [`Aggregator::add`] of a record digested by [`Digests::push`] with
+    /// this aggregator's filter.
+    pub(crate) fn add_digest(&mut self, all: &Digests, i: usize) -> bool {
+        let Some(head) = all.heads.get(i) else {
+            return false;
+        };
+        let d = Digest { head, all };
+        self.watermark.see(head.id, head.start);
+        if let Some(n) = head.server_close_count {
+            let m = self.close_counts.entry(head.server.clone()).or_default();
             bump_capped(m, n);
         }
-        if !self.filter.keep(rec) {
+        if !head.kept {
             self.filtered_out += 1;
             return false;
         }
-        self.counts.add(rec);
-        bump(&mut self.protocols, rec.protocol);
-        if rec.has_flag(Flag::CaptureLoss) {
+        self.counts.add(d);
+        bump(&mut self.protocols, head.protocol);
+        if d.has_flag(Flag::CaptureLoss) {
             self.loss.connections += 1;
-            self.loss.gaps = self.loss.gaps.saturating_add(rec.anomalies.gaps);
-            self.loss.gap_bytes = self.loss.gap_bytes.saturating_add(rec.anomalies.gap_bytes);
+            self.loss.gaps = self.loss.gaps.saturating_add(head.gaps);
+            self.loss.gap_bytes = self.loss.gap_bytes.saturating_add(head.gap_bytes);
         }
-        self.servers.entry(rec.server.clone()).or_default().add(rec);
+        self.servers.entry(head.server.clone()).or_default().add(d);
         let frontier = self.watermark.frontier();
         let pair = self
             .pairs
-            .entry((rec.server.clone(), rec.client.ip))
+            .entry((head.server.clone(), head.client))
             .or_default();
-        pair.add(rec);
+        pair.add(d);
         pair.sweep(frontier);
         pair.bound();
         true

@@ -17,6 +17,7 @@ mod model;
 mod text;
 mod writer;
 
+pub(crate) use aggregate::Digests;
 pub use aggregate::{
     Aggregator, MAX_CLIENTS_LISTED, MAX_DISTINCT_VALUES, MAX_FINDINGS, MAX_PAIR_FINDINGS,
     MAX_PAIR_PENDING_EVENTS, MAX_SAMPLES, MAX_WATERMARK_PENDING, MIN_IDLE_CLOSES,
