@@ -294,6 +294,16 @@ const OPEN: u8 = 2;
 const BUSY_START: u8 = 3;
 const IDLE_START: u8 = 4;
 
+/// An event as one integer ordered as `(t, kind)`: the heap compares one
+/// word instead of calling the tuple comparison.
+fn event_key(t: i64, kind: u8) -> i128 {
+    ((t as i128) << 8) | kind as i128
+}
+
+fn event_of(key: i128) -> (i64, u8) {
+    ((key >> 8) as i64, (key & 0xff) as u8)
+}
+
 #[derive(Default)]
 struct PairAcc {
     connections: u64,
@@ -305,7 +315,8 @@ struct PairAcc {
     idle: u64,
     /// Events before this time have been swept.
     swept_to: Option<i64>,
-    events: BinaryHeap<Reverse<(i64, u8)>>,
+    /// Pending events as [`event_key`]s, earliest first.
+    events: BinaryHeap<Reverse<i128>>,
     approximate: bool,
 }
 
@@ -317,7 +328,7 @@ impl PairAcc {
             self.approximate = true;
             t = s;
         }
-        self.events.push(Reverse((t, kind)));
+        self.events.push(Reverse(event_key(t, kind)));
     }
 
     fn add(&mut self, d: Digest<'_>) {
@@ -358,7 +369,8 @@ impl PairAcc {
 
     /// Applies every event before `upto`.
     fn sweep(&mut self, upto: i64) {
-        while let Some(&Reverse((t, kind))) = self.events.peek() {
+        while let Some(&Reverse(key)) = self.events.peek() {
+            let (t, kind) = event_of(key);
             if t >= upto {
                 break;
             }
@@ -389,9 +401,10 @@ impl PairAcc {
     fn bound(&mut self) {
         if self.events.len() > MAX_PAIR_PENDING_EVENTS {
             while self.events.len() > MAX_PAIR_PENDING_EVENTS / 2 {
-                let Some(Reverse((t, kind))) = self.events.pop() else {
+                let Some(Reverse(key)) = self.events.pop() else {
                     break;
                 };
+                let (t, kind) = event_of(key);
                 self.apply(t, kind);
             }
         }
