@@ -172,3 +172,4 @@ mod pcapng;
 pub use file::{open, FileFormat, FileReader};
 pub use input::{MAP_WINDOW_BYTES, READ_AHEAD_BYTES};
 pub use mapped::Window;
+pub(crate) use mapped::prefetch;
