@@ -171,5 +171,5 @@ mod pcapng;
 
 pub use file::{open, FileFormat, FileReader};
 pub use input::{MAP_WINDOW_BYTES, READ_AHEAD_BYTES};
-pub use mapped::Window;
 pub(crate) use mapped::prefetch;
+pub use mapped::Window;
