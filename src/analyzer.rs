@@ -18,9 +18,9 @@ pub struct Config {
     /// Which connections the report keeps (`--server`, `--client`,
     /// `--only`); per-server records and the summary cover the same ones.
     pub filter: report::ReportFilter,
-    /// Worker threads for [`analyze_files`] (`--threads`); 1 runs
-    /// everything on the calling thread. The output is the same whatever
-    /// the count (see `parallel.rs`).
+    /// Threads for [`analyze_files`] (`--threads`), the calling one
+    /// included; 1 runs everything on the calling thread. The output is
+    /// the same whatever the count (see `parallel.rs`).
     pub threads: usize,
     /// Called as files are read (`--progress` bars in the CLI); never by
     /// the engine itself.

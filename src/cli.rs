@@ -98,8 +98,8 @@ pub struct Args {
     #[arg(long, value_name = "FLAG")]
     pub only: Vec<Flag>,
 
-    /// Analyse with N worker threads (connections sharded by their
-    /// endpoints); the output is the same for every N.
+    /// Analyse on N threads, the reading one included (connections
+    /// sharded by their endpoints); the output is the same for every N.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
 

@@ -1,19 +1,25 @@
-//! `--threads N`: one reader, N workers, one merge, and output identical
-//! byte for byte to a single-threaded run.
+//! `--threads N`: N shards, one of them analysed by the reader, N - 1 by
+//! worker threads, one merge, and output identical byte for byte to a
+//! single-threaded run.
 //!
 //! The calling thread reads frames, decodes each once to find its shard (a
 //! symmetric hash of the tag and the unordered endpoint pair, so both
-//! directions of a connection go to the same worker; frames that do not
-//! decode go to worker 0) and gives each worker a batch of its own frames
+//! directions of a connection go to the same shard; frames that do not
+//! decode go to shard 0) and gives each worker a batch of its own frames
 //! each round, decoded: the segment, with its payload as an offset into the
 //! shared mapping of the file (copied when the input is a stream), so a
-//! worker never reads the headers again. Each frame carries its global
+//! worker never reads the headers again. Shard 0 is the calling thread's
+//! own, analysed as each round is sent, at half a worker's share (it also
+//! reads and merges): N threads in all, and its frames and records never
+//! cross a core. Each frame carries its global
 //! number and the latest timestamp of any frame up to it, so a worker's
 //! [`Analyzer`] sees only its shard yet numbers events and lets closed
 //! connections stop lingering exactly as one analyzer fed every frame.
-//! Workers build and serialize the records; the merge sends each consumed
-//! message back with the worker's next batch, so records are freed on the
-//! thread that allocated them.
+//! Workers build, serialize and digest the records (what the aggregator
+//! reads of them) and drop them; the merge writes the lines from the
+//! workers' buffers and sends each consumed message back with the worker's
+//! next batch, so buffers are reused and freed on the thread that
+//! allocated them.
 //!
 //! Invariants that make the merge exact:
 //! - events are global frame numbers, in every worker ([`Analyzer::sync`]);
@@ -219,8 +225,10 @@ fn ip_word(ip: IpAddr) -> u64 {
     }
 }
 
-/// The worker for a decoded frame: the same for both directions of a
-/// connection; frames that do not decode go to worker 0.
+/// The shard of a decoded frame, of `n`: the same for both directions of a
+/// connection. Shard 0 is the reader's own, and gets half the share of
+/// each worker's (the reader also reads, decodes and merges); frames that
+/// do not decode go to it.
 fn shard_of(decoded: &Result<decode::Segment<'_>, SkipReason>, n: usize) -> u32 {
     let Ok(seg) = decoded else {
         return 0;
@@ -236,31 +244,43 @@ fn shard_of(decoded: &Result<decode::Segment<'_>, SkipReason>, n: usize) -> u32 
     h = mix(h, ((lo.port as u64) << 16) | hi.port as u64);
     h = mix(h, seg.tag.vlan.map_or(0x1_0000, u64::from));
     h = mix(h, seg.tag.tunnel_id.map_or(1 << 32, u64::from));
-    // The high bits are the best mixed.
-    ((h >> 32) % n as u64) as u32
+    // The high bits are the best mixed. Of 2n - 1 parts, one is the
+    // reader's, two each worker's.
+    let part = (h >> 32) % (2 * n as u64 - 1);
+    part.div_ceil(2) as u32
 }
 
-fn worker(
-    cfg: Config,
+/// One shard's analysis: a worker thread's, or the reader's own.
+struct Shard {
+    an: Analyzer,
+    json: report::ConnectionJson,
     ndjson: Option<ExchangeDetail>,
-    rx: mpsc::Receiver<ToWorker>,
-    tx: mpsc::SyncSender<FromWorker>,
-) {
-    let filter = cfg.filter.clone();
-    let mut an = Analyzer::new(cfg);
-    let mut json = report::ConnectionJson::new();
-    // Serializing is most of the work per short connection: done here, in
-    // parallel, with the id patched in by the merge. The record is then
-    // digested and dropped here, where it was allocated and is still in
-    // cache.
-    let mut push = |out: &mut FromWorker, rec: ConnectionRecord, order: FinishOrder| {
-        let line = ndjson.and_then(|detail| {
+    filter: report::ReportFilter,
+}
+
+impl Shard {
+    fn new(cfg: Config, ndjson: Option<ExchangeDetail>) -> Shard {
+        Shard {
+            filter: cfg.filter.clone(),
+            an: Analyzer::new(cfg),
+            json: report::ConnectionJson::new(),
+            ndjson,
+        }
+    }
+
+    /// Serializing is most of the work per short connection: done here, in
+    /// parallel, with the id patched in by the merge. The record is then
+    /// digested and dropped here, where it was allocated and is still in
+    /// cache.
+    fn push(&mut self, out: &mut FromWorker, rec: ConnectionRecord, order: FinishOrder) {
+        let json = &mut self.json;
+        let line = self.ndjson.and_then(|detail| {
             let start = out.lines.len();
-            let at = report::connection_line(&mut json, &rec, detail, &mut out.lines).ok()?;
+            let at = report::connection_line(json, &rec, detail, &mut out.lines).ok()?;
             Some((start..out.lines.len(), at))
         });
         let digest = (line.is_some() && !report::Aggregator::may_refine(&rec))
-            .then(|| out.digests.push(&rec, &filter));
+            .then(|| out.digests.push(&rec, &self.filter));
         out.done.push(Done {
             order,
             local_id: rec.id,
@@ -269,46 +289,86 @@ fn worker(
             digest,
             line,
         });
-    };
+    }
+
+    /// Analyses a round's frames of this shard into `out` (emptied first).
+    fn round(&mut self, b: &Batch, out: &mut FromWorker) {
+        out.starts.clear();
+        out.done.clear();
+        out.lines.clear();
+        out.digests.clear();
+        for (i, m) in b.frames.iter().enumerate() {
+            // The reader touched the frames last, on another core (for a
+            // worker): fetch the payload a few frames ahead so that miss
+            // overlaps the analysis of the frames before.
+            if let Some(next) = b.frames.get(i + PREFETCH_AHEAD) {
+                let p = b.payload(next).unwrap_or_default();
+                capture::prefetch(p, 0);
+                capture::prefetch(p, 64);
+            }
+            let frame = capture::Frame {
+                ts: m.ts,
+                caplen: m.caplen,
+                orig_len: m.orig_len,
+                link: m.link,
+                data: &[],
+            };
+            let decoded = m.seg.map(|seg| decode::Segment {
+                payload: b.payload(m).unwrap_or_default(),
+                ..seg
+            });
+            self.an.sync(m.event, m.now);
+            let before = self.an.connections_started();
+            self.an.process_decoded(&frame, decoded);
+            let after = self.an.connections_started();
+            if after > before {
+                out.starts.push((m.event, after));
+            }
+            while let Some((rec, order)) = self.an.next_unaggregated() {
+                self.push(out, rec, order);
+            }
+        }
+    }
+
+    /// The end of the capture: its latest timestamp, and the number of
+    /// frames. The connections still open are then taken with
+    /// [`Shard::end_chunk`].
+    fn end(&mut self, last: Timestamp, events: u64) {
+        self.an.sync(events, last);
+        self.an.end_of_capture();
+    }
+
+    /// Up to [`END_CHUNK`] records of the connections open at the end;
+    /// whether they were the last. Connections open at the end are many
+    /// (all those still lingering), and never all held as records at once.
+    fn end_chunk(&mut self) -> (FromWorker, bool) {
+        let mut chunk = FromWorker::default();
+        while chunk.done.len() < END_CHUNK {
+            let Some((rec, order)) = self.an.next_unaggregated() else {
+                return (chunk, true);
+            };
+            self.push(&mut chunk, rec, order);
+        }
+        (chunk, false)
+    }
+
+    fn into_capture(self) -> CaptureInfo {
+        self.an.into_parts().0
+    }
+}
+
+fn worker(
+    cfg: Config,
+    ndjson: Option<ExchangeDetail>,
+    rx: mpsc::Receiver<ToWorker>,
+    tx: mpsc::SyncSender<FromWorker>,
+) {
+    let mut shard = Shard::new(cfg, ndjson);
     while let Ok(msg) = rx.recv() {
         match msg {
             ToWorker::Batch(mut b, recycled) => {
                 let mut out = recycled.map(|b| *b).unwrap_or_default();
-                out.starts.clear();
-                out.done.clear();
-                out.lines.clear();
-                out.digests.clear();
-                for (i, m) in b.frames.iter().enumerate() {
-                    // The reader touched the frames last, on another core:
-                    // fetch the payload a few frames ahead so that miss
-                    // overlaps the analysis of the frames before.
-                    if let Some(next) = b.frames.get(i + PREFETCH_AHEAD) {
-                        let p = b.payload(next).unwrap_or_default();
-                        capture::prefetch(p, 0);
-                        capture::prefetch(p, 64);
-                    }
-                    let frame = capture::Frame {
-                        ts: m.ts,
-                        caplen: m.caplen,
-                        orig_len: m.orig_len,
-                        link: m.link,
-                        data: &[],
-                    };
-                    let decoded = m.seg.map(|seg| decode::Segment {
-                        payload: b.payload(m).unwrap_or_default(),
-                        ..seg
-                    });
-                    an.sync(m.event, m.now);
-                    let before = an.connections_started();
-                    an.process_decoded(&frame, decoded);
-                    let after = an.connections_started();
-                    if after > before {
-                        out.starts.push((m.event, after));
-                    }
-                    while let Some((rec, order)) = an.next_unaggregated() {
-                        push(&mut out, rec, order);
-                    }
-                }
+                shard.round(&b, &mut out);
                 b.clear();
                 out.spent = Some(b);
                 if tx.send(out).is_err() {
@@ -316,22 +376,12 @@ fn worker(
                 }
             }
             ToWorker::End(last, events) => {
-                // In chunks, each waiting for room in the bounded channel:
-                // connections open at the end are many (all those still
-                // lingering), and never all held as records at once.
-                an.sync(events, last);
-                an.end_of_capture();
+                // In chunks, each waiting for room in the bounded channel.
+                shard.end(last, events);
                 loop {
-                    let mut chunk = FromWorker::default();
-                    while chunk.done.len() < END_CHUNK {
-                        let Some((rec, order)) = an.next_unaggregated() else {
-                            break;
-                        };
-                        push(&mut chunk, rec, order);
-                    }
-                    if chunk.done.len() < END_CHUNK {
-                        let (capture, _) = an.into_parts();
-                        chunk.capture = Some(capture);
+                    let (mut chunk, last) = shard.end_chunk();
+                    if last {
+                        chunk.capture = Some(shard.into_capture());
                         let _ = tx.send(chunk);
                         return;
                     }
@@ -340,6 +390,34 @@ fn worker(
                     }
                 }
             }
+        }
+    }
+}
+
+/// Where the merge takes each shard's results from at the end of the
+/// capture.
+enum Source<'a> {
+    /// The reader's own shard, finished on the merge's thread.
+    Local(Option<Box<Shard>>),
+    Worker(&'a mpsc::Receiver<FromWorker>),
+}
+
+impl Source<'_> {
+    fn next(&mut self) -> io::Result<FromWorker> {
+        match self {
+            Source::Local(shard) => {
+                let Some(s) = shard.as_mut() else {
+                    return Err(io::Error::other("analysis shard ended twice"));
+                };
+                let (mut chunk, last) = s.end_chunk();
+                if last {
+                    chunk.capture = shard.take().map(|s| s.into_capture());
+                }
+                Ok(chunk)
+            }
+            Source::Worker(r) => r
+                .recv()
+                .map_err(|_| io::Error::other("analysis worker stopped")),
         }
     }
 }
@@ -387,12 +465,39 @@ impl<W: Write> Merge<W> {
         // Stable: records of one worker at one position keep their order.
         self.scratch.sort_by_key(|&(e, s, _, _)| (e, s));
         let mut scratch = std::mem::take(&mut self.scratch);
+        // The lines the aggregator kept are written from the workers'
+        // buffers, not copied: one vectored write per run of them.
+        let lines: Vec<Vec<u8>> = parts
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.lines))
+            .collect();
+        let mut kept: Vec<(&[u8], usize, u64)> = Vec::new();
         for (_, _, w, i) in scratch.drain(..) {
-            if let Some(p) = parts.get_mut(w) {
-                if let Some(d) = p.done.get_mut(i) {
-                    self.emit(d, &p.lines, &p.digests)?;
+            let (Some(p), Some(l)) = (parts.get_mut(w), lines.get(w)) else {
+                continue;
+            };
+            let Some(d) = p.done.get_mut(i) else {
+                continue;
+            };
+            match (d.digest, d.line.clone()) {
+                (Some(di), Some((r, at))) => {
+                    if let (true, Some(line)) =
+                        (self.aggregator.add_digest(&p.digests, di), l.get(r))
+                    {
+                        kept.push((line, at, d.id));
+                    }
+                }
+                _ => {
+                    self.writer.connection_lines_raw(&kept)?;
+                    kept.clear();
+                    self.emit(d, l, &p.digests)?;
                 }
             }
+        }
+        self.writer.connection_lines_raw(&kept)?;
+        drop(kept);
+        for (p, l) in parts.iter_mut().zip(lines) {
+            p.lines = l;
         }
         self.scratch = scratch;
         for (w, p) in parts.into_iter().enumerate() {
@@ -427,7 +532,7 @@ impl<W: Write> Merge<W> {
     /// The end of the capture: each worker's remaining records arrive in
     /// chunks, each worker's in merged order already; a k-way merge keeps
     /// one chunk per worker in memory. Returns the workers' capture parts.
-    fn end(&mut self, from: &[mpsc::Receiver<FromWorker>]) -> io::Result<Vec<CaptureInfo>> {
+    fn end(&mut self, from: &mut [Source<'_>]) -> io::Result<Vec<CaptureInfo>> {
         let n = from.len();
         let mut heads: Vec<std::collections::VecDeque<(u64, u64, Done)>> =
             (0..n).map(|_| Default::default()).collect();
@@ -439,11 +544,9 @@ impl<W: Write> Merge<W> {
         let mut ended = vec![false; n];
         let mut captures = Vec::new();
         loop {
-            for (w, r) in from.iter().enumerate() {
+            for (w, r) in from.iter_mut().enumerate() {
                 while heads[w].is_empty() && !ended[w] {
-                    let mut msg = r
-                        .recv()
-                        .map_err(|_| io::Error::other("analysis worker stopped"))?;
+                    let mut msg = r.next()?;
                     for mut d in msg.done {
                         let (e, s) = self.keyed(w, &mut d, &mut msg.digests);
                         heads[w].push_back((e, s, d));
@@ -555,9 +658,9 @@ pub(crate) fn analyze_files<W: Write>(
     let mut files = Vec::new();
     let mut captures: Vec<CaptureInfo> = Vec::new();
     std::thread::scope(|s| -> io::Result<()> {
-        let mut to = Vec::with_capacity(n);
-        let mut from = Vec::with_capacity(n);
-        for _ in 0..n {
+        let mut to = Vec::with_capacity(n - 1);
+        let mut from = Vec::with_capacity(n - 1);
+        for _ in 1..n {
             let (tx, rx) = mpsc::sync_channel::<ToWorker>(PIPELINE_DEPTH);
             // Room for every result the reader can leave unreceived
             // (PIPELINE_DEPTH + 1), so a worker blocks on it only in the
@@ -568,13 +671,22 @@ pub(crate) fn analyze_files<W: Write>(
             to.push(tx);
             from.push(rrx);
         }
-        let recv_all = |from: &[mpsc::Receiver<FromWorker>]| -> io::Result<Vec<FromWorker>> {
-            from.iter()
-                .map(|r| {
+        // Shard 0 is analysed here, as each round is sent: one thread
+        // fewer than shards, and no core crossed for its frames and records.
+        let mut local = Shard::new(wcfg.clone(), ndjson);
+        // Its results of the rounds in flight, oldest first.
+        let mut local_parts: std::collections::VecDeque<FromWorker> = Default::default();
+        let recv_all = |local: Option<FromWorker>,
+                        from: &[mpsc::Receiver<FromWorker>]|
+         -> io::Result<Vec<FromWorker>> {
+            let mut parts = vec![local.unwrap_or_default()];
+            for r in from {
+                parts.push(
                     r.recv()
-                        .map_err(|_| io::Error::other("analysis worker stopped"))
-                })
-                .collect()
+                        .map_err(|_| io::Error::other("analysis worker stopped"))?,
+                );
+            }
+            Ok(parts)
         };
         let mut in_flight = 0usize;
         let mut events = 0u64;
@@ -583,15 +695,28 @@ pub(crate) fn analyze_files<W: Write>(
         // Frames and bytes in the round being filled.
         let (mut round_frames, mut round_bytes) = (0usize, 0usize);
         let mut send = |batches: &mut Vec<Batch>, merge: &mut Merge<W>| -> io::Result<()> {
-            for (w, (t, b)) in to.iter().zip(batches.iter_mut()).enumerate() {
+            // The workers' batches first, so they start while this thread
+            // analyses its own.
+            for (w, (t, b)) in to.iter().zip(batches.iter_mut().skip(1)).enumerate() {
                 let fresh = merge.spent.pop().unwrap_or_default();
-                let recycled = merge.recycled.get_mut(w).and_then(Option::take);
+                let recycled = merge.recycled.get_mut(w + 1).and_then(Option::take);
                 t.send(ToWorker::Batch(std::mem::replace(b, fresh), recycled))
                     .map_err(|_| io::Error::other("analysis worker stopped"))?;
             }
+            if let Some(b) = batches.first_mut() {
+                let mut part = merge
+                    .recycled
+                    .first_mut()
+                    .and_then(Option::take)
+                    .map(|p| *p)
+                    .unwrap_or_default();
+                local.round(b, &mut part);
+                b.clear();
+                local_parts.push_back(part);
+            }
             in_flight += 1;
             if in_flight > PIPELINE_DEPTH {
-                merge.batch(recv_all(&from)?)?;
+                merge.batch(recv_all(local_parts.pop_front(), &from)?)?;
                 in_flight -= 1;
             }
             Ok(())
@@ -626,10 +751,13 @@ pub(crate) fn analyze_files<W: Write>(
                 .map_err(|_| io::Error::other("analysis worker stopped"))?;
         }
         while in_flight > 0 {
-            merge.batch(recv_all(&from)?)?;
+            merge.batch(recv_all(local_parts.pop_front(), &from)?)?;
             in_flight -= 1;
         }
-        captures = merge.end(&from)?;
+        local.end(now, events);
+        let mut sources = vec![Source::Local(Some(Box::new(local)))];
+        sources.extend(from.iter().map(Source::Worker));
+        captures = merge.end(&mut sources)?;
         Ok(())
     })?;
     let mut capture = CaptureInfo::default();

@@ -19,7 +19,7 @@ use super::json_fast::{put_u64, ConnectionJson, ID_PLACEHOLDER};
 use super::model::*;
 use super::text::write_text;
 use serde::Serialize;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -204,6 +204,38 @@ impl<W: Write> ReportWriter<W> {
         self.spill()
     }
 
+    /// [`ReportWriter::connection_line_raw`] for many lines, `(line, id_at,
+    /// id)`, in order, without copying them: what is pending goes out
+    /// first, then the lines in vectored writes (head, id, tail each). The
+    /// `--threads` merge writes each round's lines from the workers'
+    /// buffers so.
+    pub(crate) fn connection_lines_raw(&mut self, lines: &[(&[u8], usize, u64)]) -> io::Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.header()?;
+        self.id_buf.clear();
+        let mut id_ends = Vec::with_capacity(lines.len());
+        for &(_, _, id) in lines {
+            put_u64(&mut self.id_buf, id);
+            id_ends.push(self.id_buf.len());
+        }
+        let mut slices = Vec::with_capacity(3 * lines.len());
+        let mut from = 0;
+        for (&(line, at, _), &to) in lines.iter().zip(&id_ends) {
+            let (head, tail) = line.split_at(at.min(line.len()));
+            let tail = tail.get(ID_PLACEHOLDER.len()..).unwrap_or_default();
+            slices.push(IoSlice::new(head));
+            slices.push(IoSlice::new(self.id_buf.get(from..to).unwrap_or_default()));
+            slices.push(IoSlice::new(tail));
+            from = to;
+        }
+        let r = self.out.write_all(&self.pending);
+        self.pending.clear();
+        r?;
+        write_all_vectored(&mut self.out, &mut slices)
+    }
+
     /// An NDJSON line of another type (`{"type": kind, ...body}`, e.g. live
     /// capture's `stats`), after the `header` line like every other line.
     /// Not flushed. Other formats have no lines: `InvalidInput`, nothing
@@ -376,4 +408,18 @@ pub(crate) fn connection_line_serde(
         .position(|w| w.starts_with(key) && w.ends_with(ID_PLACEHOLDER))
         .map(|p| p + key.len())
         .ok_or_else(|| io::Error::other("connection id not found in its line"))
+}
+
+/// `Write::write_all_vectored`, which is not stable yet.
+fn write_all_vectored(out: &mut impl Write, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match out.write_vectored(bufs) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
