@@ -423,3 +423,70 @@ fn write_all_vectored(out: &mut impl Write, mut bufs: &mut [IoSlice<'_>]) -> io:
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes at most 7 bytes per call, from the first buffer only (the
+    /// default `write_vectored`), and is interrupted every third call.
+    struct Trickle {
+        out: Vec<u8>,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 3 == 0 {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(7);
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn vectored_lines_equal_the_copied_ones_through_short_writes() {
+        let line = |tail: &str| {
+            let mut l = b"{\"type\":\"connection\",\"id\":".to_vec();
+            let at = l.len();
+            l.extend_from_slice(ID_PLACEHOLDER);
+            l.extend_from_slice(tail.as_bytes());
+            (l, at)
+        };
+        let lines = [line(",\"a\":1}\n"), line("}\n"), line(",\"b\":[2,3]}\n")];
+        let ids = [1u64, 42, 18_446_744_073_709_551_615];
+        let run = |vectored: bool| {
+            let out = Trickle {
+                out: Vec::new(),
+                calls: 0,
+            };
+            let mut w = ReportWriter::new(out, Format::Ndjson, WriterOptions::default());
+            if vectored {
+                let v: Vec<(&[u8], usize, u64)> = lines
+                    .iter()
+                    .zip(ids)
+                    .map(|((l, at), id)| (&l[..], *at, id))
+                    .collect();
+                w.connection_lines_raw(&v[..1]).unwrap();
+                w.connection_lines_raw(&v[1..]).unwrap();
+            } else {
+                for ((l, at), id) in lines.iter().zip(ids) {
+                    w.connection_line_raw(l, *at, id).unwrap();
+                }
+            }
+            w.flush().unwrap();
+            std::mem::take(&mut w.get_mut().out)
+        };
+        let copied = run(false);
+        let text = String::from_utf8(copied.clone()).unwrap();
+        assert!(text.contains("\"id\":42}\n"), "{text}");
+        assert!(text.starts_with("{\"type\":\"header\""), "{text}");
+        assert_eq!(run(true), copied);
+    }
+}
