@@ -222,20 +222,99 @@ fn max_requests_capture() -> String {
         cs += 1;
         frames.push(frame(c, false, ss, cs, ACK, b""));
     }
+    write_pcap(&frames, "max-requests")
+}
+
+/// Writes `frames` as a pcap file in the temporary folder, 1 ms apart.
+fn write_pcap(frames: &[Vec<u8>], name: &str) -> String {
     let mut p: Vec<u8> = Vec::new();
     for w in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 1] {
         p.extend_from_slice(&w.to_le_bytes());
     }
     for (i, f) in frames.iter().enumerate() {
-        p.extend_from_slice(&(1_700_000_000u32).to_le_bytes());
-        p.extend_from_slice(&(1000 * i as u32).to_le_bytes());
+        let us = 1000 * i as u64;
+        p.extend_from_slice(&(1_700_000_000 + (us / 1_000_000) as u32).to_le_bytes());
+        p.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
         p.extend_from_slice(&(f.len() as u32).to_le_bytes());
         p.extend_from_slice(&(f.len() as u32).to_le_bytes());
         p.extend_from_slice(f);
     }
-    let path = std::env::temp_dir().join(format!("keepwatch-threads-{}.pcap", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "keepwatch-threads-{name}-{}.pcap",
+        std::process::id()
+    ));
     std::fs::write(&path, p).expect("temp file");
     path.to_string_lossy().into_owned()
+}
+
+/// Keep-alive connections, two at a time, whose responses come in full
+/// segments: frames of more than 1 KiB on average, for which the reader
+/// keeps no shard of its own (`parallel::LARGE_FRAME_BYTES`).
+fn large_frames_capture() -> String {
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const FIN: u8 = 0x01;
+    const PSH: u8 = 0x08;
+    let body = vec![b'x'; 1400];
+    let mut frames = Vec::new();
+    for pair in 0..40u8 {
+        let conns = [2 * pair + 1, 2 * pair + 2];
+        let mut seqs: Vec<(u32, u32)> = conns
+            .iter()
+            .map(|&c| (1000 * c as u32, 7_000_000 * c as u32))
+            .collect();
+        for (&c, (cs, ss)) in conns.iter().zip(seqs.iter_mut()) {
+            frames.push(frame(c, true, *cs, 0, SYN, b""));
+            *cs += 1;
+            frames.push(frame(c, false, *ss, *cs, SYN | ACK, b""));
+            *ss += 1;
+            frames.push(frame(c, true, *cs, *ss, ACK, b""));
+        }
+        for _ in 0..2 {
+            for (&c, (cs, ss)) in conns.iter().zip(seqs.iter_mut()) {
+                let req: &[u8] = b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+                frames.push(frame(c, true, *cs, *ss, PSH | ACK, req));
+                *cs += req.len() as u32;
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", 12 * 1400);
+                frames.push(frame(c, false, *ss, *cs, PSH | ACK, head.as_bytes()));
+                *ss += head.len() as u32;
+            }
+            for _ in 0..12 {
+                for (&c, (cs, ss)) in conns.iter().zip(seqs.iter_mut()) {
+                    frames.push(frame(c, false, *ss, *cs, ACK, &body));
+                    *ss += body.len() as u32;
+                }
+            }
+        }
+        for (&c, (cs, ss)) in conns.iter().zip(seqs.iter_mut()) {
+            frames.push(frame(c, true, *cs, *ss, FIN | ACK, b""));
+            *cs += 1;
+            frames.push(frame(c, false, *ss, *cs, FIN | ACK, b""));
+            *ss += 1;
+            frames.push(frame(c, true, *cs, *ss, ACK, b""));
+        }
+    }
+    let bytes: usize = frames.iter().map(Vec::len).sum();
+    assert!(
+        bytes / frames.len() >= 1024,
+        "{} B a frame",
+        bytes / frames.len()
+    );
+    write_pcap(&frames, "large-frames")
+}
+
+#[test]
+fn large_frames_are_identical_across_thread_counts() {
+    let path = large_frames_capture();
+    let paths = std::slice::from_ref(&path);
+    let out = String::from_utf8(run(paths, 1, None, Format::Ndjson)).unwrap();
+    let connections = out.matches("\"type\":\"connection\"").count();
+    assert_eq!(connections, 80, "{out}");
+    assert!(out.contains("\"requests\":2"), "{out}");
+    for linger in [None, Some(Duration::ZERO)] {
+        assert_same(paths, linger, Format::Ndjson);
+    }
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
