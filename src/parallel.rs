@@ -10,16 +10,16 @@
 //! shared mapping of the file (copied when the input is a stream), so a
 //! worker never reads the headers again. Shard 0 is the calling thread's
 //! own, analysed as each round is sent, at half a worker's share (it also
-//! reads and merges): N threads in all, and its frames and records never
-//! cross a core. Each frame carries its global
-//! number and the latest timestamp of any frame up to it, so a worker's
-//! [`Analyzer`] sees only its shard yet numbers events and lets closed
-//! connections stop lingering exactly as one analyzer fed every frame.
-//! Workers build, serialize and digest the records (what the aggregator
-//! reads of them) and drop them; the merge writes the lines from the
-//! workers' buffers and sends each consumed message back with the worker's
-//! next batch, so buffers are reused and freed on the thread that
-//! allocated them.
+//! reads and merges), or none when frames are large ([`reader_parts`]):
+//! N threads in all, and its frames and records never cross a core. Each
+//! frame carries its global number and the latest timestamp of any frame
+//! up to it, so a shard's [`Analyzer`] sees only its frames yet numbers
+//! events and lets closed connections stop lingering exactly as one
+//! analyzer fed every frame. Shards build, serialize and digest the
+//! records (what the aggregator reads of them) and drop them; the merge
+//! writes the lines from the shards' buffers and sends each consumed
+//! message back with the worker's next batch, so buffers are reused and
+//! freed on the thread that allocated them.
 //!
 //! Invariants that make the merge exact:
 //! - events are global frame numbers, in every worker ([`Analyzer::sync`]);
@@ -34,13 +34,13 @@
 //!   and the writer see them.
 //!
 //! Where the output can differ from one thread: the per-table limits
-//! (`max_connections`, `max_buffer_total`) are divided among the workers, so
+//! (`max_connections`, `max_buffer_total`) are divided among the shards, so
 //! when a limit is hit, which connection is evicted or which data dropped
 //! may differ. The capture counters are summed and do not.
 //!
 //! Memory: the reader keeps at most [`PIPELINE_DEPTH`] rounds in flight
 //! (and the mappings their frames lie in); the merge keeps one id per open
-//! connection per worker.
+//! connection per shard.
 
 use crate::analyzer::{Analyzer, Config, RunOutcome};
 use crate::capture::{self, LinkType, Window};
