@@ -701,7 +701,7 @@ impl Watermark {
     }
 }
 
-/// Folds connection records (or their [`Digests`]), as they are produced,
+/// Folds connection records (or their digests), as they are produced,
 /// into per-server records and the summary. Keeps per-server and per-pair
 /// state only, never the records.
 #[derive(Default)]
