@@ -369,6 +369,22 @@ fn report_filters_apply_the_same_across_thread_counts() {
             );
             assert!(one == many, "{filter:?}: --threads {threads} differs");
         }
+        // The JSON document takes whole records, not digests, from the
+        // workers: the filter applies on that path too.
+        let json = |threads| {
+            run_filtered(
+                &caps,
+                threads,
+                None,
+                Format::Json,
+                ExchangeDetail::All,
+                filter.clone(),
+            )
+        };
+        assert!(
+            json(1) == json(2),
+            "{filter:?}: JSON with --threads 2 differs"
+        );
     }
     // Each filter kept some connections and dropped others.
     assert_eq!(narrowed, 2);
