@@ -631,7 +631,7 @@ impl<W: Write> Merge<W> {
         if let Some(i) = d.digest {
             let line = d.line.clone().and_then(|(r, at)| Some((lines.get(r)?, at)));
             if let (true, Some((line, at))) = (self.aggregator.add_digest(digests, i), line) {
-                self.writer.connection_line_raw(line, at, d.id)?;
+                self.writer.connection_lines_raw(&[(line, at, d.id)])?;
             }
             return Ok(());
         }
@@ -648,7 +648,7 @@ impl<W: Write> Merge<W> {
         }
         if self.aggregator.add(rec) {
             match d.line.clone().and_then(|(r, at)| Some((lines.get(r)?, at))) {
-                Some((line, at)) => self.writer.connection_line_raw(line, at, rec.id)?,
+                Some((line, at)) => self.writer.connection_lines_raw(&[(line, at, rec.id)])?,
                 None => {
                     if let Some(rec) = d.rec.take() {
                         self.writer.connection(*rec)?;
