@@ -206,8 +206,7 @@ enum ToWorker {
 /// A record finished by a worker, with its place in the merged order.
 struct Done {
     order: FinishOrder,
-    local_id: u64,
-    /// The global id, once the merge has given it.
+    /// The worker's id, until the merge gives the global one.
     id: u64,
     /// The record, when the merge needs it whole: for a writer other than
     /// NDJSON, or when [`report::Aggregator::refine`] may change it. Taken
@@ -335,7 +334,6 @@ impl Shard {
             .then(|| out.digests.push(&rec, &self.filter));
         out.done.push(Done {
             order,
-            local_id: rec.id,
             id: rec.id,
             rec: digest.is_none().then(|| Box::new(rec)),
             digest,
@@ -565,8 +563,8 @@ impl<W: Write> Merge<W> {
         let global = self
             .ids
             .get_mut(w)
-            .and_then(|m| m.remove(&d.local_id))
-            .unwrap_or(d.local_id);
+            .and_then(|m| m.remove(&d.id))
+            .unwrap_or(d.id);
         d.id = global;
         if let Some(rec) = &mut d.rec {
             rec.id = global;
