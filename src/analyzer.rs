@@ -233,6 +233,12 @@ impl Analyzer {
         self.table.sync(event, now);
     }
 
+    /// A `--threads` shard's part of the table limits (`max_connections`,
+    /// `max_buffer_total`), set before its first frame.
+    pub(crate) fn set_table_limits(&mut self, max_connections: usize, max_buffer_total: usize) {
+        self.table.set_limits(max_connections, max_buffer_total);
+    }
+
     /// Connections started so far (the last TCP id given out).
     pub(crate) fn connections_started(&self) -> u64 {
         self.table.connections_started()

@@ -34,7 +34,8 @@
 //!   and the writer see them.
 //!
 //! Where the output can differ from one thread: the per-table limits
-//! (`max_connections`, `max_buffer_total`) are divided among the shards, so
+//! (`max_connections`, `max_buffer_total`) are divided among the shards in
+//! proportion to their parts of the hash ([`shard_limit`]), so
 //! when a limit is hit, which connection is evicted or which data dropped
 //! may differ. The capture counters are summed and do not.
 //!
@@ -198,6 +199,9 @@ enum ToWorker {
     /// worker: records are allocated there, and freeing them on the
     /// merge's thread cost more than sending them back.
     Batch(Batch, Option<Box<FromWorker>>),
+    /// The shard's part of the table limits (`max_connections`,
+    /// `max_buffer_total`), before its first batch.
+    Limits(usize, usize),
     /// The end of the capture: its latest timestamp, and the number of
     /// frames.
     End(Timestamp, u64),
@@ -293,6 +297,20 @@ pub const LARGE_FRAME_BYTES: usize = 1024;
 /// one; on `short` (191 B) 1.22 s with one against 1.57 s with none and
 /// 1.39 s with two; on `idle` (440 B) 0.69 s with one, 0.79 s with none,
 /// 0.80 s with two.
+/// Shard `shard`'s part of a limit of the whole table (`max_connections`,
+/// `max_buffer_total`), in proportion to its part of the hash, so the
+/// shards together hold what one table would, however the connections are
+/// dealt out (at least 1).
+fn shard_limit(total: usize, shard: usize, n: usize, reader_parts: u64) -> usize {
+    if n < 2 {
+        return total.max(1);
+    }
+    let parts = 2 * (n as u128 - 1) + reader_parts as u128;
+    let mine = if shard == 0 { reader_parts as u128 } else { 2 };
+    let share = (total as u128 * mine).div_ceil(parts);
+    usize::try_from(share).unwrap_or(usize::MAX).max(1)
+}
+
 fn reader_parts(frames: usize, bytes: usize) -> u64 {
     if frames > 0 && bytes / frames >= LARGE_FRAME_BYTES {
         0
@@ -424,6 +442,9 @@ fn worker(
                 if tx.send(out).is_err() {
                     return;
                 }
+            }
+            ToWorker::Limits(connections, buffer) => {
+                shard.an.set_table_limits(connections, buffer);
             }
             ToWorker::End(last, events) => {
                 // In chunks, each waiting for room in the bounded channel.
@@ -691,9 +712,6 @@ pub(crate) fn analyze_files<W: Write>(
     filter: &mut dyn FnMut(&capture::Frame<'_>) -> Result<bool, String>,
 ) -> io::Result<RunOutcome> {
     let n = cfg.threads.clamp(1, 256);
-    let mut wcfg = cfg.clone();
-    wcfg.tcp.max_connections = cfg.tcp.max_connections.div_ceil(n).max(1);
-    wcfg.tcp.max_buffer_total = cfg.tcp.max_buffer_total.div_ceil(n);
     let ndjson = writer.ndjson_detail();
     let mut merge = Merge {
         ids: vec![HashMap::new(); n],
@@ -716,14 +734,14 @@ pub(crate) fn analyze_files<W: Write>(
             // (PIPELINE_DEPTH + 1), so a worker blocks on it only in the
             // end phase, when the reader does nothing but receive.
             let (rtx, rrx) = mpsc::sync_channel::<FromWorker>(PIPELINE_DEPTH + 2);
-            let c = wcfg.clone();
+            let c = cfg.clone();
             s.spawn(move || worker(c, ndjson, rx, rtx));
             to.push(tx);
             from.push(rrx);
         }
         // Shard 0 is analysed here, as each round is sent: one thread
         // fewer than shards, and no core crossed for its frames and records.
-        let mut local = Shard::new(wcfg.clone(), ndjson);
+        let mut local = Shard::new(cfg.clone(), ndjson);
         // Its results of the rounds in flight, oldest first.
         let mut local_parts: std::collections::VecDeque<FromWorker> = Default::default();
         let recv_all = |local: Option<FromWorker>,
@@ -748,6 +766,13 @@ pub(crate) fn analyze_files<W: Write>(
         // frames wait in `staging` until then.
         let mut parts: Option<u64> = None;
         let mut staging = Batch::default();
+        let tcp = &cfg.tcp;
+        let limits = |shard, r| {
+            (
+                shard_limit(tcp.max_connections, shard, n, r),
+                shard_limit(tcp.max_buffer_total, shard, n, r),
+            )
+        };
         let decide = |staging: &mut Batch, batches: &mut Vec<Batch>, frames, bytes| {
             let r = reader_parts(frames, bytes);
             for m in &staging.frames {
@@ -758,7 +783,21 @@ pub(crate) fn analyze_files<W: Write>(
             staging.clear();
             r
         };
-        let mut send = |batches: &mut Vec<Batch>, merge: &mut Merge<W>| -> io::Result<()> {
+        // `decided`: the reader's parts of the hash, on the first round,
+        // when the shards get their part of the limits.
+        let mut send = |batches: &mut Vec<Batch>,
+                        merge: &mut Merge<W>,
+                        decided: Option<u64>|
+         -> io::Result<()> {
+            if let Some(r) = decided {
+                for (w, t) in to.iter().enumerate() {
+                    let (c, b) = limits(w + 1, r);
+                    t.send(ToWorker::Limits(c, b))
+                        .map_err(|_| io::Error::other("analysis worker stopped"))?;
+                }
+                let (c, b) = limits(0, r);
+                local.an.set_table_limits(c, b);
+            }
             // The workers' batches first, so they start while this thread
             // analyses its own.
             for (w, (t, b)) in to.iter().zip(batches.iter_mut().skip(1)).enumerate() {
@@ -806,25 +845,22 @@ pub(crate) fn analyze_files<W: Write>(
                 round_frames += 1;
                 round_bytes += frame.data.len();
                 if round_frames >= BATCH_FRAMES || round_bytes >= BATCH_BYTES {
+                    let mut decided = None;
                     if parts.is_none() {
-                        parts = Some(decide(
-                            &mut staging,
-                            &mut batches,
-                            round_frames,
-                            round_bytes,
-                        ));
+                        let r = decide(&mut staging, &mut batches, round_frames, round_bytes);
+                        (parts, decided) = (Some(r), Some(r));
                     }
-                    send(&mut batches, &mut merge)?;
+                    send(&mut batches, &mut merge, decided)?;
                     (round_frames, round_bytes) = (0, 0);
                 }
                 Ok(())
             },
         )?;
         if round_frames > 0 {
-            if parts.is_none() {
-                decide(&mut staging, &mut batches, round_frames, round_bytes);
-            }
-            send(&mut batches, &mut merge)?;
+            let decided = parts
+                .is_none()
+                .then(|| decide(&mut staging, &mut batches, round_frames, round_bytes));
+            send(&mut batches, &mut merge, decided)?;
         }
         for t in &to {
             t.send(ToWorker::End(now, events))
@@ -901,5 +937,22 @@ mod tests {
         assert_eq!(reader_parts(10, 10 * LARGE_FRAME_BYTES), 0);
         assert_eq!(reader_parts(10, 10 * LARGE_FRAME_BYTES - 1), 1);
         assert_eq!(reader_parts(0, 0), 1);
+    }
+
+    #[test]
+    fn limits_are_shared_as_the_hash_is() {
+        // The reader keeps no shard: the one worker gets all of it.
+        assert_eq!(shard_limit(1000, 1, 2, 0), 1000);
+        assert_eq!(shard_limit(1000, 0, 2, 0), 1);
+        // One part against a worker's two, with one and with two workers.
+        assert_eq!(
+            (shard_limit(999, 0, 2, 1), shard_limit(999, 1, 2, 1)),
+            (333, 666)
+        );
+        let three: Vec<usize> = (0..3).map(|s| shard_limit(1000, s, 3, 1)).collect();
+        assert_eq!(three, [200, 400, 400]);
+        // Rounded up, never below one, never overflowing.
+        assert_eq!(shard_limit(1, 1, 4, 1), 1);
+        assert_eq!(shard_limit(usize::MAX, 1, 2, 0), usize::MAX);
     }
 }

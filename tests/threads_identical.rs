@@ -304,6 +304,31 @@ fn large_frames_capture() -> String {
 }
 
 #[test]
+fn table_limits_follow_the_shards_parts() {
+    // Two connections open at a time, and room for two: one thread evicts
+    // none. With two threads and large frames the worker holds every
+    // connection (the reader keeps no shard), so it must get the whole
+    // limit, not half of it.
+    let path = large_frames_capture();
+    let run = |threads| {
+        let mut cfg = Config {
+            threads,
+            ..Config::default()
+        };
+        cfg.tcp.max_connections = 2;
+        let mut out = Vec::new();
+        let w = ReportWriter::new(&mut out, Format::Ndjson, WriterOptions::default());
+        keepwatch::analyze_files(std::slice::from_ref(&path), cfg, w).expect("writing to memory");
+        String::from_utf8(out).unwrap()
+    };
+    let (one, two) = (run(1), run(2));
+    let _ = std::fs::remove_file(&path);
+    assert!(!one.contains("\"evicted\""), "{one}");
+    assert_eq!(one.matches("\"type\":\"connection\"").count(), 80);
+    assert!(one == two, "--threads 2 evicted what one thread kept");
+}
+
+#[test]
 fn large_frames_are_identical_across_thread_counts() {
     let path = large_frames_capture();
     let paths = std::slice::from_ref(&path);

@@ -274,6 +274,12 @@ impl<H: StreamHandler> FlowTable<H> {
         }
     }
 
+    /// Sets the table's share of `--threads`' limits, before any segment.
+    pub(crate) fn set_limits(&mut self, max_connections: usize, max_buffer_total: usize) {
+        self.cfg.max_connections = max_connections;
+        self.cfg.max_buffer_total = max_buffer_total;
+    }
+
     pub fn config(&self) -> &TcpConfig {
         &self.cfg
     }
