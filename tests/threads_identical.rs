@@ -6,6 +6,8 @@
 
 use keepwatch::report::{ExchangeDetail, Flag, Format, ReportFilter, ReportWriter, WriterOptions};
 use keepwatch::Config;
+mod hostile_support;
+use hostile_support::{temp_path, Capture, Conn, ACK, PSH_ACK};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -227,80 +229,64 @@ fn max_requests_capture() -> String {
 
 /// Writes `frames` as a pcap file in the temporary folder, 1 ms apart.
 fn write_pcap(frames: &[Vec<u8>], name: &str) -> String {
-    let mut p: Vec<u8> = Vec::new();
-    for w in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 1] {
-        p.extend_from_slice(&w.to_le_bytes());
-    }
+    let mut cap = Capture::new();
     for (i, f) in frames.iter().enumerate() {
-        let us = 1000 * i as u64;
-        p.extend_from_slice(&(1_700_000_000 + (us / 1_000_000) as u32).to_le_bytes());
-        p.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
-        p.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        p.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        p.extend_from_slice(f);
+        cap.frame(1_700_000_000_000_000 + 1000 * i as i64, f);
     }
-    let path = std::env::temp_dir().join(format!(
-        "keepwatch-threads-{name}-{}.pcap",
-        std::process::id()
-    ));
-    std::fs::write(&path, p).expect("temp file");
+    save(&cap, name)
+}
+
+fn save(cap: &Capture, name: &str) -> String {
+    let path = temp_path(&format!("threads-{name}.pcap"));
+    std::fs::write(&path, &cap.bytes).expect("temp file");
     path.to_string_lossy().into_owned()
 }
 
 /// Keep-alive connections, two at a time, whose responses come in full
 /// segments: frames of more than 1 KiB on average, for which the reader
-/// keeps no shard of its own (`parallel::LARGE_FRAME_BYTES`).
-fn large_frames_capture() -> String {
-    const SYN: u8 = 0x02;
-    const ACK: u8 = 0x10;
-    const FIN: u8 = 0x01;
-    const PSH: u8 = 0x08;
+/// keeps no shard of its own (`parallel::LARGE_FRAME_BYTES`). `name` makes
+/// the file each test's own.
+fn large_frames_capture(name: &str) -> String {
     let body = vec![b'x'; 1400];
-    let mut frames = Vec::new();
-    for pair in 0..40u8 {
-        let conns = [2 * pair + 1, 2 * pair + 2];
-        let mut seqs: Vec<(u32, u32)> = conns
-            .iter()
-            .map(|&c| (1000 * c as u32, 7_000_000 * c as u32))
-            .collect();
-        for (&c, (cs, ss)) in conns.iter().zip(seqs.iter_mut()) {
-            frames.push(frame(c, true, *cs, 0, SYN, b""));
-            *cs += 1;
-            frames.push(frame(c, false, *ss, *cs, SYN | ACK, b""));
-            *ss += 1;
-            frames.push(frame(c, true, *cs, *ss, ACK, b""));
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", 12 * 1400);
+    let mut cap = Capture::new();
+    // One clock for both connections of a pair, so the capture's
+    // timestamps never go back.
+    let mut clock = 1_700_000_000_000_000i64;
+    let mut step = |c: &mut Conn, cap: &mut Capture, f: &dyn Fn(&mut Conn, &mut Capture)| {
+        c.us = clock;
+        f(c, cap);
+        clock = c.us;
+    };
+    for pair in 0..40u16 {
+        let mut conns = [
+            Conn::new(40_000 + 2 * pair, 80, 0),
+            Conn::new(40_001 + 2 * pair, 80, 0),
+        ];
+        for c in &mut conns {
+            step(c, &mut cap, &|c, cap| c.handshake(cap));
         }
         for _ in 0..2 {
-            for (&c, (cs, ss)) in conns.iter().zip(seqs.iter_mut()) {
-                let req: &[u8] = b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
-                frames.push(frame(c, true, *cs, *ss, PSH | ACK, req));
-                *cs += req.len() as u32;
-                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", 12 * 1400);
-                frames.push(frame(c, false, *ss, *cs, PSH | ACK, head.as_bytes()));
-                *ss += head.len() as u32;
+            for c in &mut conns {
+                step(c, &mut cap, &|c, cap| {
+                    c.send(cap, true, PSH_ACK, b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+                    c.send(cap, false, PSH_ACK, head.as_bytes());
+                });
             }
             for _ in 0..12 {
-                for (&c, (cs, ss)) in conns.iter().zip(seqs.iter_mut()) {
-                    frames.push(frame(c, false, *ss, *cs, ACK, &body));
-                    *ss += body.len() as u32;
+                for c in &mut conns {
+                    step(c, &mut cap, &|c, cap| c.send(cap, false, ACK, &body));
                 }
             }
         }
-        for (&c, (cs, ss)) in conns.iter().zip(seqs.iter_mut()) {
-            frames.push(frame(c, true, *cs, *ss, FIN | ACK, b""));
-            *cs += 1;
-            frames.push(frame(c, false, *ss, *cs, FIN | ACK, b""));
-            *ss += 1;
-            frames.push(frame(c, true, *cs, *ss, ACK, b""));
+        for c in &mut conns {
+            step(c, &mut cap, &|c, cap| c.close(cap));
         }
     }
-    let bytes: usize = frames.iter().map(Vec::len).sum();
-    assert!(
-        bytes / frames.len() >= 1024,
-        "{} B a frame",
-        bytes / frames.len()
-    );
-    write_pcap(&frames, "large-frames")
+    // Captured bytes a frame: less the file header and the record headers.
+    let mean = (cap.bytes.len() - 24 - 16 * cap.packets) / cap.packets;
+    assert!(mean >= 1024, "{mean} B a frame");
+    save(&cap, name)
 }
 
 #[test]
@@ -309,7 +295,7 @@ fn table_limits_follow_the_shards_parts() {
     // none. With two threads and large frames the worker holds every
     // connection (the reader keeps no shard), so it must get the whole
     // limit, not half of it.
-    let path = large_frames_capture();
+    let path = large_frames_capture("limits");
     let run = |threads| {
         let mut cfg = Config {
             threads,
@@ -330,7 +316,7 @@ fn table_limits_follow_the_shards_parts() {
 
 #[test]
 fn large_frames_are_identical_across_thread_counts() {
-    let path = large_frames_capture();
+    let path = large_frames_capture("large-frames");
     let paths = std::slice::from_ref(&path);
     let out = String::from_utf8(run(paths, 1, None, Format::Ndjson)).unwrap();
     let connections = out.matches("\"type\":\"connection\"").count();
