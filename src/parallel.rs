@@ -892,14 +892,12 @@ mod tests {
 
     /// Ethernet/IPv4/TCP SYN from 10.0.c.d:port to 192.0.2.10:80.
     fn syn(c: u8, d: u8, port: u16) -> Vec<u8> {
-        let mut f = vec![
-            2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0, 0, 40,
-        ];
-        f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, c, d, 192, 0, 2, 10]);
-        f.extend_from_slice(&port.to_be_bytes());
-        f.extend_from_slice(&[
-            0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
-        ]);
+        let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([10, 0, c, d], [192, 0, 2, 10], 64)
+            .tcp(port, 80, 1, 65_535)
+            .syn();
+        let mut f = Vec::with_capacity(b.size(0));
+        b.write(&mut f, &[]).expect("writing to a Vec");
         f
     }
 
