@@ -16,7 +16,7 @@ fn bench(c: &mut Criterion) {
             let mut payload = 0usize;
             for f in &frames {
                 let fr = Frame {
-                    ts: Timestamp(0),
+                    ts: Timestamp::from_nanos(0),
                     caplen: f.len() as u32,
                     orig_len: f.len() as u32,
                     link: LinkType::ETHERNET,

@@ -49,9 +49,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut h = HttpConn::new(Arc::clone(&cfg));
             for (i, (d, data)) in s.iter().enumerate() {
-                h.on_data(*d, Timestamp(i as i64 * 1000), black_box(data));
+                h.on_data(*d, Timestamp::from_nanos(i as i64 * 1000), black_box(data));
             }
-            h.on_end(Timestamp(i64::MAX / 2));
+            h.on_end(Timestamp::from_nanos(i64::MAX / 2));
             black_box(h.facts().exchanges.len())
         })
     });

@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
         .enumerate()
         .filter_map(|(i, f)| {
             let fr = Frame {
-                ts: Timestamp(1_700_000_000_000_000_000 + 10_000 * i as i64),
+                ts: Timestamp::from_nanos(1_700_000_000_000_000_000 + 10_000 * i as i64),
                 caplen: f.len() as u32,
                 orig_len: f.len() as u32,
                 link: LinkType::ETHERNET,
@@ -47,7 +47,7 @@ fn bench(c: &mut Criterion) {
             for s in &segs {
                 t.handle(black_box(s));
             }
-            t.finish_all(Timestamp(i64::MAX));
+            t.finish_all(Timestamp::from_nanos(i64::MAX));
             let mut n = 0;
             while let Some(f) = t.pop_finished() {
                 n += f.handler.0;

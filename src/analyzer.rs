@@ -279,7 +279,7 @@ impl Analyzer {
     /// final record. Records the report filter drops are not returned.
     pub fn interim_records(&mut self, idle: Duration) -> Vec<ConnectionRecord> {
         let ns = i64::try_from(idle.as_nanos()).unwrap_or(i64::MAX);
-        let cutoff = Timestamp(self.last_ts.0.saturating_sub(ns));
+        let cutoff = Timestamp::from_nanos(self.last_ts.nanos().saturating_sub(ns));
         let aggregator = &self.aggregator;
         let mut out = Vec::new();
         self.table.idle_since(cutoff, |tcp, http| {
@@ -537,7 +537,7 @@ mod tests {
         let kinds = 24u32;
         for i in 0..kinds * 5 {
             an.process(&Frame {
-                ts: Timestamp(i as i64),
+                ts: Timestamp::from_nanos(i as i64),
                 caplen: 1,
                 orig_len: 1,
                 link: LinkType(1000 + i % kinds),

@@ -758,7 +758,7 @@ pub(crate) fn analyze_files<W: Write>(
         };
         let mut in_flight = 0usize;
         let mut events = 0u64;
-        let mut now = Timestamp(i64::MIN);
+        let mut now = Timestamp::MIN;
         let mut batches: Vec<Batch> = (0..n).map(|_| Batch::default()).collect();
         // Frames and bytes in the round being filled.
         let (mut round_frames, mut round_bytes) = (0usize, 0usize);
@@ -906,7 +906,7 @@ mod tests {
         for i in 0..3000u32 {
             let data = syn((i / 250) as u8, (i % 250) as u8, 1024 + i as u16);
             let frame = capture::Frame {
-                ts: Timestamp(0),
+                ts: Timestamp::from_nanos(0),
                 caplen: data.len() as u32,
                 orig_len: data.len() as u32,
                 link: LinkType::ETHERNET,

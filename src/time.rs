@@ -3,19 +3,36 @@
 //! every run (STYLE habit 5).
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 /// A point in capture time: nanoseconds since the Unix epoch (UTC).
 ///
 /// i64 nanoseconds cover the years 1677 to 2262, which is every capture
 /// anyone will feed us; readers clamp anything outside that.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(pub i64);
+///
+/// Stored with the sign bit flipped in a `NonZeroU64`, which keeps the
+/// order of the i64 and gives `Option<Timestamp>` the size of a
+/// `Timestamp`: connection state and kept exchanges hold dozens of
+/// optional times each, and they are most of an open connection's
+/// memory. The one i64 that does not fit, `i64::MIN`, is taken as
+/// `i64::MIN + 1`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(NonZeroU64);
+
+const SIGN: u64 = 1 << 63;
 
 impl Timestamp {
-    pub const ZERO: Timestamp = Timestamp(0);
+    pub const ZERO: Timestamp = Timestamp::from_nanos(0);
+    /// The earliest representable time (`i64::MIN + 1` nanoseconds).
+    pub const MIN: Timestamp = Timestamp(NonZeroU64::MIN);
+    /// The latest representable time (`i64::MAX` nanoseconds).
+    pub const MAX: Timestamp = Timestamp(NonZeroU64::MAX);
 
-    pub fn from_nanos(nanos: i64) -> Self {
-        Timestamp(nanos)
+    pub const fn from_nanos(nanos: i64) -> Self {
+        match NonZeroU64::new(nanos as u64 ^ SIGN) {
+            Some(v) => Timestamp(v),
+            None => Timestamp::MIN,
+        }
     }
 
     /// From seconds and a fraction in units of `1/units_per_sec` (the pcap
@@ -28,27 +45,27 @@ impl Timestamp {
             (frac as i128) * 1_000_000_000 / units as i128
         };
         let total = (secs as i128) * 1_000_000_000 + frac_ns;
-        Timestamp(total.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+        Timestamp::from_nanos(total.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
     }
 
-    pub fn nanos(self) -> i64 {
-        self.0
+    pub const fn nanos(self) -> i64 {
+        (self.0.get() ^ SIGN) as i64
     }
 
     /// Milliseconds from `self` to `later` (negative if `later` is earlier).
     pub fn ms_until(self, later: Timestamp) -> f64 {
-        (later.0 as i128 - self.0 as i128) as f64 / 1e6
+        (later.nanos() as i128 - self.nanos() as i128) as f64 / 1e6
     }
 
     /// Nanoseconds from `self` to `later`, saturating at zero when time went
     /// backwards (multi-queue NICs reorder timestamps a little).
     pub fn nanos_until_saturating(self, later: Timestamp) -> u64 {
-        let d = later.0 as i128 - self.0 as i128;
+        let d = later.nanos() as i128 - self.nanos() as i128;
         d.clamp(0, u64::MAX as i128) as u64
     }
 
     pub fn max(self, other: Timestamp) -> Timestamp {
-        if other.0 > self.0 {
+        if other > self {
             other
         } else {
             self
@@ -62,12 +79,24 @@ impl Timestamp {
     }
 }
 
+impl Default for Timestamp {
+    fn default() -> Self {
+        Timestamp::ZERO
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Timestamp").field(&self.nanos()).finish()
+    }
+}
+
 /// Display adapter for [`Timestamp::rfc3339`]; formats without allocating.
 pub struct Rfc3339(Timestamp);
 
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nanos = self.0 .0;
+        let nanos = self.0.nanos();
         let secs = nanos.div_euclid(1_000_000_000);
         let sub = nanos.rem_euclid(1_000_000_000);
         let days = secs.div_euclid(86_400);
@@ -109,8 +138,8 @@ const SECOND_PREFIX_LEN: usize = 20;
 
 /// Whole seconds since the epoch and the microseconds into that second.
 fn split_micros(t: Timestamp) -> (i64, u32) {
-    let secs = t.0.div_euclid(1_000_000_000);
-    let micros = (t.0.rem_euclid(1_000_000_000) / 1000) as u32;
+    let secs = t.nanos().div_euclid(1_000_000_000);
+    let micros = (t.nanos().rem_euclid(1_000_000_000) / 1000) as u32;
     (secs, micros)
 }
 
@@ -300,7 +329,7 @@ impl Timestamp {
         };
         let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
         let total = i128::from(secs) * 1_000_000_000 + i128::from(frac_ns);
-        i64::try_from(total).ok().map(Timestamp)
+        i64::try_from(total).ok().map(Timestamp::from_nanos)
     }
 }
 
@@ -339,31 +368,72 @@ mod tests {
     #[test]
     fn formats_epoch_and_known_dates() {
         assert_eq!(
-            Timestamp(0).rfc3339().to_string(),
+            Timestamp::from_nanos(0).rfc3339().to_string(),
             "1970-01-01T00:00:00.000000Z"
         );
         // 2000-02-29T12:34:56.789012Z, a leap day in a century leap year.
         let t = Timestamp::from_parts(951_827_696, 789_012, 1_000_000);
         assert_eq!(t.rfc3339().to_string(), "2000-02-29T12:34:56.789012Z");
         assert_eq!(
-            Timestamp(-1).rfc3339().to_string(),
+            Timestamp::from_nanos(-1).rfc3339().to_string(),
             "1969-12-31T23:59:59.999999Z"
         );
     }
 
+    /// The niche that makes an optional time cost nothing, and the order
+    /// and values it must not change.
+    #[test]
+    fn optional_times_are_as_small_as_times_and_keep_their_order() {
+        assert_eq!(std::mem::size_of::<Option<Timestamp>>(), 8);
+        let values = [
+            i64::MIN + 1,
+            -1_000_000_000,
+            -1,
+            0,
+            1,
+            1_795_000_000_123_456_789,
+            i64::MAX,
+        ];
+        for a in values {
+            assert_eq!(Timestamp::from_nanos(a).nanos(), a);
+            for b in values {
+                let (ta, tb) = (Timestamp::from_nanos(a), Timestamp::from_nanos(b));
+                assert_eq!(ta.cmp(&tb), a.cmp(&b), "{a} vs {b}");
+                assert_eq!(Some(ta).cmp(&Some(tb)), a.cmp(&b));
+            }
+            // `None` sorts first, as it did with a plain i64 inside.
+            assert!(None < Some(Timestamp::from_nanos(a)));
+        }
+        assert_eq!(Timestamp::from_nanos(i64::MIN), Timestamp::MIN);
+        assert_eq!(Timestamp::MIN.nanos(), i64::MIN + 1);
+        assert_eq!(Timestamp::MAX.nanos(), i64::MAX);
+        assert_eq!(Timestamp::default(), Timestamp::ZERO);
+        assert_eq!(Timestamp::ZERO.nanos(), 0);
+        assert_eq!(format!("{:?}", Timestamp::from_nanos(-7)), "Timestamp(-7)");
+    }
+
     #[test]
     fn from_parts_converts_resolutions_and_saturates() {
-        assert_eq!(Timestamp::from_parts(1, 5, 1_000_000).0, 1_000_005_000);
-        assert_eq!(Timestamp::from_parts(1, 5, 1_000_000_000).0, 1_000_000_005);
-        assert_eq!(Timestamp::from_parts(0, 1, 1024).0, 976_562);
-        assert_eq!(Timestamp::from_parts(i64::MAX, 0, 1_000_000).0, i64::MAX);
+        assert_eq!(
+            Timestamp::from_parts(1, 5, 1_000_000).nanos(),
+            1_000_005_000
+        );
+        assert_eq!(
+            Timestamp::from_parts(1, 5, 1_000_000_000).nanos(),
+            1_000_000_005
+        );
+        assert_eq!(Timestamp::from_parts(0, 1, 1024).nanos(), 976_562);
+        assert_eq!(
+            Timestamp::from_parts(i64::MAX, 0, 1_000_000).nanos(),
+            i64::MAX
+        );
     }
 
     #[test]
     fn parses_what_it_formats_and_other_rfc3339_forms() {
         for t in [
-            Timestamp(0),
-            Timestamp(-1_000),
+            Timestamp::from_nanos(0),
+            Timestamp::from_nanos(-1_000),
             Timestamp::from_parts(951_827_696, 789_012, 1_000_000),
             Timestamp::from_parts(1_795_000_000, 123_456, 1_000_000),
         ] {
@@ -372,15 +442,15 @@ mod tests {
         }
         assert_eq!(
             Timestamp::parse_rfc3339("1970-01-01T01:00:00.5+01:00"),
-            Some(Timestamp(500_000_000))
+            Some(Timestamp::from_nanos(500_000_000))
         );
         assert_eq!(
             Timestamp::parse_rfc3339("1970-01-01t00:00:01.123456789123z"),
-            Some(Timestamp(1_123_456_789))
+            Some(Timestamp::from_nanos(1_123_456_789))
         );
         assert_eq!(
             Timestamp::parse_rfc3339("1969-12-31T19:00:00-05:00"),
-            Some(Timestamp(0))
+            Some(Timestamp::from_nanos(0))
         );
         assert_eq!(
             Timestamp::parse_rfc3339("2000-02-29T00:00:00Z").map(|t| t.rfc3339().to_string()),
@@ -439,7 +509,7 @@ mod tests {
             cases.push(t);
         }
         for n in cases {
-            let ts = Timestamp(n);
+            let ts = Timestamp::from_nanos(n);
             let json = serde_json::to_string(&ts).unwrap();
             assert_eq!(json, format!("\"{}\"", ts.rfc3339()), "{n}");
         }
@@ -460,10 +530,10 @@ mod tests {
         }
         for n in cases {
             let mut out = Vec::new();
-            w.write(Timestamp(n), &mut out);
+            w.write(Timestamp::from_nanos(n), &mut out);
             assert_eq!(
                 String::from_utf8(out).unwrap(),
-                Timestamp(n).rfc3339().to_string(),
+                Timestamp::from_nanos(n).rfc3339().to_string(),
                 "{n}"
             );
         }
@@ -471,8 +541,8 @@ mod tests {
 
     #[test]
     fn durations() {
-        let a = Timestamp(1_000_000);
-        let b = Timestamp(3_500_000);
+        let a = Timestamp::from_nanos(1_000_000);
+        let b = Timestamp::from_nanos(3_500_000);
         assert_eq!(a.ms_until(b), 2.5);
         assert_eq!(b.ms_until(a), -2.5);
         assert_eq!(b.nanos_until_saturating(a), 0);

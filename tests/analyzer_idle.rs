@@ -79,7 +79,7 @@ impl Conn {
             self.snxt = self.snxt.wrapping_add(used);
         }
         Pkt {
-            ts: Timestamp((secs * 1e9) as i64),
+            ts: Timestamp::from_nanos((secs * 1e9) as i64),
             data,
         }
     }
@@ -176,13 +176,13 @@ fn idle_connections_get_one_interim_record_per_idle_period() {
     // capture is 60 s past it, not split, still open.
     let first = interim[0];
     assert_eq!(first.requests, 1);
-    assert_eq!(first.end, Timestamp(111_000_000));
+    assert_eq!(first.end, Timestamp::from_nanos(111_000_000));
     assert_eq!(first.end_state, EndState::Open);
     assert!(first.tcp_idle_max_ms < 1000.0);
     // Second idle period, after the exchange at 200 s.
     let second = interim[1];
     assert_eq!(second.requests, 2);
-    assert_eq!(second.end, Timestamp(200_011_000_000));
+    assert_eq!(second.end, Timestamp::from_nanos(200_011_000_000));
     assert!(second.tcp_idle_max_ms > 99_000.0);
     let pos = |id: u64, fin: bool| {
         recs.iter()

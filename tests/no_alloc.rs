@@ -180,7 +180,7 @@ fn analyze(frames: &[Vec<u8>], warm: usize) -> (u64, usize) {
     let mut feed = |a: &mut Analyzer, f: &Vec<u8>| {
         t += 10_000;
         let fr = Frame {
-            ts: Timestamp(t),
+            ts: Timestamp::from_nanos(t),
             caplen: f.len() as u32,
             orig_len: f.len() as u32,
             link: LinkType::ETHERNET,

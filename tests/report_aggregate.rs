@@ -226,7 +226,7 @@ fn no_missed_reuse_when_idle_connections_are_gone_before_the_next_wave() {
         .into_iter()
         .map(|mut r| {
             let done = r.exchanges.as_ref().unwrap()[0].response_last.unwrap();
-            let at = keepwatch::time::Timestamp(done.nanos() + 800_000_000);
+            let at = keepwatch::time::Timestamp::from_nanos(done.nanos() + 800_000_000);
             r.close.at = Some(at);
             r.end = at;
             r

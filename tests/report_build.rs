@@ -444,8 +444,8 @@ fn timing_counts_and_community_id() {
 fn extreme_and_inconsistent_facts_do_not_panic_and_still_serialize() {
     use keepwatch::http::{Exchange, HttpFacts};
     use keepwatch::time::Timestamp;
-    let lo = Timestamp(i64::MIN + 1_000_000_000);
-    let hi = Timestamp(i64::MAX - 1_000_000_000);
+    let lo = Timestamp::from_nanos(i64::MIN + 1_000_000_000);
+    let hi = Timestamp::from_nanos(i64::MAX - 1_000_000_000);
     let weird = conn(u64::MAX, "10.0.0.1:1", 0.0)
         .tcp(|t| {
             t.start = hi;

@@ -11,7 +11,7 @@ use tcp_common::*;
 fn idle(sim: &mut Sim, cutoff: i64) -> Vec<TcpFacts> {
     let mut out = Vec::new();
     sim.table
-        .idle_since(Timestamp(cutoff), |f, _| out.push(f.clone()));
+        .idle_since(Timestamp::from_nanos(cutoff), |f, _| out.push(f.clone()));
     out
 }
 
@@ -39,7 +39,7 @@ fn an_idle_connection_is_reported_once_per_idle_period() {
     assert_eq!(got.len(), 1);
     let snap = &got[0];
     assert_eq!(snap.id, 1);
-    assert_eq!(snap.end, Timestamp(100 * SEC + 5 * MS));
+    assert_eq!(snap.end, Timestamp::from_nanos(100 * SEC + 5 * MS));
     assert_eq!(snap.end_state, EndState::Open);
     assert_eq!(snap.sides[0].packets, 4);
     assert_eq!(snap.sides[1].packets, 2);
@@ -63,7 +63,7 @@ fn an_idle_connection_is_reported_once_per_idle_period() {
     let got = idle(&mut sim, 4000 * SEC);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].id, 1);
-    assert_eq!(got[0].end, Timestamp(3000 * SEC));
+    assert_eq!(got[0].end, Timestamp::from_nanos(3000 * SEC));
     assert_eq!(got[0].sides[0].keepalive.probes, 1);
     // The probe is outstanding: counted unanswered, as at the end.
     assert_eq!(got[0].sides[0].keepalive.unanswered, 1);

@@ -202,7 +202,7 @@ fn syn_flood_holds_max_connections() {
     assert_eq!(table.len(), 1000);
     assert_eq!(evicted, 199_000);
     assert_eq!(table.limits_hit().max_connections, 199_000);
-    table.finish_all(Timestamp(1 << 40));
+    table.finish_all(Timestamp::from_nanos(1 << 40));
     let mut rest = 0;
     while let Some(f) = table.pop_finished() {
         assert_eq!(f.facts.end_state, EndState::Open);

@@ -25,23 +25,35 @@ fn handshake_data_and_client_active_close() {
     assert_eq!(t.server, f.s);
     assert!(!t.mid_stream);
     assert_eq!(t.direction_by, DirectionEvidence::Syn);
-    assert_eq!(t.handshake.syn, Some(Timestamp(10 * SEC)));
-    assert_eq!(t.handshake.syn_ack, Some(Timestamp(10 * SEC + MS)));
-    assert_eq!(t.handshake.ack, Some(Timestamp(10 * SEC + 2 * MS)));
-    assert_eq!(t.start, Timestamp(10 * SEC));
-    assert_eq!(t.end, Timestamp(10 * SEC + 9 * MS));
+    assert_eq!(t.handshake.syn, Some(Timestamp::from_nanos(10 * SEC)));
+    assert_eq!(
+        t.handshake.syn_ack,
+        Some(Timestamp::from_nanos(10 * SEC + MS))
+    );
+    assert_eq!(
+        t.handshake.ack,
+        Some(Timestamp::from_nanos(10 * SEC + 2 * MS))
+    );
+    assert_eq!(t.start, Timestamp::from_nanos(10 * SEC));
+    assert_eq!(t.end, Timestamp::from_nanos(10 * SEC + 9 * MS));
     assert_eq!(t.sides[0].packets, 6);
     assert_eq!(t.sides[1].packets, 4);
     assert_eq!(t.sides[0].bytes, 18);
     assert_eq!(t.sides[0].stream_bytes, 18);
     assert_eq!(t.sides[1].stream_bytes, 19);
-    assert_eq!(t.sides[0].first_data, Some(Timestamp(10 * SEC + 3 * MS)));
-    assert_eq!(t.sides[1].last_data, Some(Timestamp(10 * SEC + 5 * MS)));
+    assert_eq!(
+        t.sides[0].first_data,
+        Some(Timestamp::from_nanos(10 * SEC + 3 * MS))
+    );
+    assert_eq!(
+        t.sides[1].last_data,
+        Some(Timestamp::from_nanos(10 * SEC + 5 * MS))
+    );
     assert_eq!(
         t.first_fin,
         Some(CloseEvent {
             by: Side::Client,
-            at: Timestamp(10 * SEC + 7 * MS)
+            at: Timestamp::from_nanos(10 * SEC + 7 * MS)
         })
     );
     assert_eq!(t.first_rst, None);
@@ -81,7 +93,7 @@ fn server_active_close_finishes_at_once_and_its_tombstone_absorbs_late_packets()
     let mut late = p[7].clone();
     late.ts += 500 * MS;
     sim.feed(&late);
-    sim.table.advance(Timestamp(f.t + 3 * SEC));
+    sim.table.advance(Timestamp::from_nanos(f.t + 3 * SEC));
     sim.collect();
     assert_eq!(sim.done.len(), 1);
     assert_eq!(sim.table.len(), 0);
@@ -251,7 +263,7 @@ fn rst_in_every_state() {
             t.first_rst,
             Some(CloseEvent {
                 by,
-                at: Timestamp(rst_ts)
+                at: Timestamp::from_nanos(rst_ts)
             }),
             "{name}"
         );
@@ -302,7 +314,7 @@ fn port_reuse_from_time_wait() {
     assert_eq!(b.id, 2);
     assert!(b.port_reuse);
     assert_eq!(b.end_state, EndState::Open);
-    assert_eq!(b.handshake.syn, Some(Timestamp(p2[0].ts)));
+    assert_eq!(b.handshake.syn, Some(Timestamp::from_nanos(p2[0].ts)));
     assert_eq!(sim.done[1].handler.stream(TO_S), b"hello");
 }
 
@@ -318,7 +330,7 @@ fn retransmitted_syn_is_not_port_reuse() {
     p.push(f.c_ack());
     let c = Sim::run_one(&p);
     assert_eq!(c.facts.anomalies.retransmissions, 1);
-    assert_eq!(c.facts.handshake.syn, Some(Timestamp(p[0].ts)));
+    assert_eq!(c.facts.handshake.syn, Some(Timestamp::from_nanos(p[0].ts)));
     assert_eq!(c.facts.sides[0].packets, 3);
 }
 
@@ -389,7 +401,7 @@ fn mid_stream_by_payload_after_waiting_acks() {
         assert_eq!(t.direction_by, DirectionEvidence::Payload);
         assert_eq!(t.client, f.c);
         assert_eq!(t.server, f.s);
-        assert_eq!(t.start, Timestamp(p[0].ts));
+        assert_eq!(t.start, Timestamp::from_nanos(p[0].ts));
         let (cp, sp) = if response_first { (1, 2) } else { (2, 1) };
         assert_eq!((t.sides[0].packets, t.sides[1].packets), (cp, sp));
         assert_eq!(c.handler.events.len(), 1);
@@ -423,7 +435,7 @@ fn mid_stream_only_acks_decides_by_port_at_the_end() {
     assert_eq!(c.facts.client, f.c);
     assert_eq!(c.facts.sides[0].packets, 1);
     assert_eq!(c.facts.sides[1].packets, 2);
-    assert_eq!(c.facts.end, Timestamp(p[2].ts));
+    assert_eq!(c.facts.end, Timestamp::from_nanos(p[2].ts));
 }
 
 #[test]
@@ -441,7 +453,7 @@ fn backwards_timestamps_never_go_negative() {
     p.push(back2);
     let t = Sim::run_one(&p).facts;
     assert!(t.end >= t.start);
-    assert_eq!(t.end, Timestamp(p[5].ts));
+    assert_eq!(t.end, Timestamp::from_nanos(p[5].ts));
     let d1 = t.sides[1].first_data.unwrap();
     assert!(d1 >= t.sides[0].first_data.unwrap());
     // Longest silence: the 1 s step, not more, not negative.

@@ -193,7 +193,7 @@ fn extreme_timestamps_saturate() {
     p.push(back);
     p.push(f.c_fin());
     sim.feed_all(&p);
-    sim.table.advance(Timestamp(i64::MAX));
+    sim.table.advance(Timestamp::from_nanos(i64::MAX));
     sim.end(i64::MAX);
     assert_eq!(sim.done.len(), 1);
     assert!(sim.done[0].facts.end >= sim.done[0].facts.start);

@@ -78,7 +78,7 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 
 fn frame(link: LinkType, data: &[u8]) -> Frame<'_> {
     Frame {
-        ts: Timestamp(7),
+        ts: Timestamp::from_nanos(7),
         caplen: data.len() as u32,
         orig_len: data.len() as u32,
         link,
@@ -117,7 +117,7 @@ fn ethernet_ipv4_tcp_fields() {
     b.write(&mut d, PAYLOAD).unwrap();
     let s = dec(LinkType::ETHERNET, &d).unwrap();
     v4(&s);
-    assert_eq!(s.ts, Timestamp(7));
+    assert_eq!(s.ts, Timestamp::from_nanos(7));
     assert_eq!(s.seq, 0xdead_beef);
     assert_eq!(s.ack, 0x0102_0304);
     assert_eq!(s.window, 4321);
@@ -777,7 +777,7 @@ fn snaplen_cut_keeps_headers_and_counts_missing_payload() {
     let full = d.len() as u32;
     let cut = &d[..14 + 20 + 20 + 30];
     let f = Frame {
-        ts: Timestamp(0),
+        ts: Timestamp::from_nanos(0),
         caplen: cut.len() as u32,
         orig_len: full,
         link: LinkType::ETHERNET,
@@ -800,7 +800,7 @@ fn snaplen_cut_keeps_headers_and_counts_missing_payload() {
     let d = eth(0x0800, &vxlan(1, &eth(0x86dd, &tcp6(&body))));
     let cut = &d[..d.len() - 60];
     let f = Frame {
-        ts: Timestamp(0),
+        ts: Timestamp::from_nanos(0),
         caplen: cut.len() as u32,
         orig_len: d.len() as u32,
         link: LinkType::ETHERNET,
@@ -956,7 +956,7 @@ fn cut_at_every_byte_gives_the_right_reason() {
             let cut = &d[..n];
             // Cut by the snaplen.
             let snap = Frame {
-                ts: Timestamp(0),
+                ts: Timestamp::from_nanos(0),
                 caplen: n as u32,
                 orig_len: d.len() as u32,
                 link: *lt,
@@ -1056,7 +1056,7 @@ fn random_bytes_never_panic() {
             rng.next() as u32
         };
         check_invariants(&Frame {
-            ts: Timestamp(0),
+            ts: Timestamp::from_nanos(0),
             caplen: len as u32,
             orig_len: orig,
             link,
@@ -1081,7 +1081,7 @@ fn mutated_frames_never_panic() {
             }
             let n = (rng.next() % (m.len() as u64 + 1)) as usize;
             check_invariants(&Frame {
-                ts: Timestamp(0),
+                ts: Timestamp::from_nanos(0),
                 caplen: n as u32,
                 orig_len: m.len() as u32,
                 link: *lt,
@@ -1127,7 +1127,7 @@ fn fast_path_takes_the_common_shapes() {
     check_fast_matches_general(&frame(LinkType::ETHERNET, &padded));
     let big = eth(0x0800, &tcp4(&[b'y'; 300]));
     let cut = Frame {
-        ts: Timestamp(0),
+        ts: Timestamp::from_nanos(0),
         caplen: 100,
         orig_len: big.len() as u32,
         link: LinkType::ETHERNET,

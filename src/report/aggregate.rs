@@ -1197,7 +1197,7 @@ mod tests {
     /// Connection `id` from 10.0.0.1 to 10.0.0.2:80: one exchange at
     /// `start`, closed by the client at `close`.
     fn rec(id: u64, start_ms: i64, close_ms: i64) -> ConnectionRecord {
-        let ts = |ms: i64| Timestamp(ms * MS);
+        let ts = |ms: i64| Timestamp::from_nanos(ms * MS);
         let tcp = TcpFacts {
             id,
             client: Endpoint {
@@ -1324,13 +1324,23 @@ mod tests {
             ..PairAcc::default()
         };
         // Entirely before the swept point: dropped.
-        p.interval(Timestamp(10), Timestamp(50), IDLE_START, IDLE_END);
+        p.interval(
+            Timestamp::from_nanos(10),
+            Timestamp::from_nanos(50),
+            IDLE_START,
+            IDLE_END,
+        );
         assert!(p.events.is_empty() && p.approximate);
         // Straddling it: its start is clipped.
-        p.interval(Timestamp(10), Timestamp(150), IDLE_START, IDLE_END);
+        p.interval(
+            Timestamp::from_nanos(10),
+            Timestamp::from_nanos(150),
+            IDLE_START,
+            IDLE_END,
+        );
         assert_eq!(p.events.len(), 2);
-        p.push(Timestamp(120), OPEN);
-        p.push(Timestamp(200), OPEN);
+        p.push(Timestamp::from_nanos(120), OPEN);
+        p.push(Timestamp::from_nanos(200), OPEN);
         p.sweep(i64::MAX);
         assert_eq!((p.idle, p.missed_reuse), (0, 1));
     }

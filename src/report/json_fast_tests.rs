@@ -188,7 +188,7 @@ fn every_record_of_every_testdata_capture() {
 /// that need escaping: serde writes every field of the model, so a field
 /// the fast writer misses or misorders fails here.
 fn full_record() -> ConnectionRecord {
-    let ts = |n: i64| Timestamp(1_795_000_000_123_456_789 + n * 1_000_017);
+    let ts = |n: i64| Timestamp::from_nanos(1_795_000_000_123_456_789 + n * 1_000_017);
     let stats = Stats {
         min: 0.001,
         median: 1.5,
@@ -434,7 +434,7 @@ impl Rng {
         }
     }
     fn ts(&mut self, base: i64) -> Timestamp {
-        Timestamp(match self.below(8) {
+        Timestamp::from_nanos(match self.below(8) {
             0 => self.pick(&[i64::MIN, i64::MAX, 0, -1, 1, -1_000_000_000, 999_999_999]),
             1 => self.next() as i64,
             // Near the record's base: same second or the next few, so the
@@ -558,7 +558,7 @@ impl Rng {
         }
     }
     fn record(&mut self) -> ConnectionRecord {
-        let base = self.ts(1_795_000_000_000_000_000).0;
+        let base = self.ts(1_795_000_000_000_000_000).nanos();
         ConnectionRecord {
             id: self.u64(),
             client: EndpointRecord {

@@ -360,7 +360,7 @@ impl Reassembler {
         };
         if limit <= self.next {
             self.acked_hole = None;
-        } else if now.0.saturating_sub(at.0) >= ACK_REORDER_WINDOW_NS {
+        } else if now.nanos().saturating_sub(at.nanos()) >= ACK_REORDER_WINDOW_NS {
             self.acked_hole = None;
             self.flush_to(limit, out, budget);
         }
@@ -530,7 +530,7 @@ mod tests {
             let out = Out {
                 handler: &mut self.log,
                 dir: Direction::ToServer,
-                ts: Timestamp(0),
+                ts: Timestamp::from_nanos(0),
                 stream_bytes: &mut self.bytes,
                 anomalies: &mut self.an,
             };
@@ -553,9 +553,9 @@ mod tests {
         }
         /// The peer acknowledges `a`, and the reorder window passes.
         fn ack(&mut self, a: u64) {
-            self.r.peer_acked(a, Timestamp(0));
+            self.r.peer_acked(a, Timestamp::from_nanos(0));
             let (r, mut o, mut b) = self.parts();
-            r.settle(Timestamp(ACK_REORDER_WINDOW_NS), &mut o, &mut b)
+            r.settle(Timestamp::from_nanos(ACK_REORDER_WINDOW_NS), &mut o, &mut b)
         }
         fn finish(&mut self) {
             let (r, mut o, mut b) = self.parts();
@@ -632,15 +632,23 @@ mod tests {
     fn bytes_acknowledged_before_they_are_seen_are_not_a_gap_yet() {
         let mut g = Rig::new();
         g.seg(0, b"ab");
-        g.r.peer_acked(6, Timestamp(0));
+        g.r.peer_acked(6, Timestamp::from_nanos(0));
         {
             let (r, mut o, mut b) = g.parts();
-            r.settle(Timestamp(ACK_REORDER_WINDOW_NS - 1), &mut o, &mut b);
+            r.settle(
+                Timestamp::from_nanos(ACK_REORDER_WINDOW_NS - 1),
+                &mut o,
+                &mut b,
+            );
         }
         g.seg(2, b"cdef"); // written after the ACK by another queue
         {
             let (r, mut o, mut b) = g.parts();
-            r.settle(Timestamp(ACK_REORDER_WINDOW_NS * 10), &mut o, &mut b);
+            r.settle(
+                Timestamp::from_nanos(ACK_REORDER_WINDOW_NS * 10),
+                &mut o,
+                &mut b,
+            );
         }
         assert_eq!(g.text(), "abcdef");
         assert_eq!(g.an.gaps, 0);
@@ -651,7 +659,7 @@ mod tests {
     fn an_acked_hole_is_settled_at_the_end() {
         let mut g = Rig::new();
         g.seg(0, b"ab");
-        g.r.peer_acked(5, Timestamp(0));
+        g.r.peer_acked(5, Timestamp::from_nanos(0));
         g.finish();
         assert_eq!(g.text(), "ab<gap 3>");
     }
@@ -662,12 +670,12 @@ mod tests {
         // end of the stream below the acknowledged offset.
         let mut g = Rig::new();
         g.seg(0, b"ab");
-        g.r.peer_acked(100, Timestamp(0));
+        g.r.peer_acked(100, Timestamp::from_nanos(0));
         g.fin(2);
         g.finish();
         assert_eq!(g.text(), "ab<fin>");
         let mut g = Rig::new();
-        g.r.peer_acked(100, Timestamp(0));
+        g.r.peer_acked(100, Timestamp::from_nanos(0));
         g.fin(0);
         g.ack(100);
         assert_eq!(g.text(), "<fin>");

@@ -264,7 +264,7 @@ impl<H: StreamHandler> FlowTable<H> {
             free: Vec::new(),
             head: NIL,
             tail: NIL,
-            now: Timestamp(i64::MIN),
+            now: Timestamp::MIN,
             next_id: 1,
             total_buffered: 0,
             limits: LimitsHit::default(),
@@ -342,7 +342,7 @@ impl<H: StreamHandler> FlowTable<H> {
             // Closed both ways, or reset: finished now (its record need not
             // wait), its key kept as a tombstone for `close_linger`.
             let ns = i64::try_from(linger.as_nanos()).unwrap_or(i64::MAX);
-            let deadline = Timestamp(now.0.saturating_add(ns));
+            let deadline = Timestamp::from_nanos(now.nanos().saturating_add(ns));
             let tomb = Tomb::new(&key, deadline, slot.conn.client_isn());
             self.finish_slot(idx, false);
             // Bounded by the connection cap: a 4-tuple reused over and over

@@ -55,10 +55,10 @@ pub fn rst_us(dir: Direction, us: i64) -> Ev {
 }
 
 pub fn t(ms: i64) -> Timestamp {
-    Timestamp(ms * 1_000_000)
+    Timestamp::from_nanos(ms * 1_000_000)
 }
 pub fn t_us(us: i64) -> Timestamp {
-    Timestamp(us * 1_000)
+    Timestamp::from_nanos(us * 1_000)
 }
 
 pub fn ms(n: i64) -> u64 {
@@ -89,28 +89,28 @@ pub fn run_with(cfg: &HttpConfig, events: &[Ev], cut: Cut) -> (HttpFacts, [usize
                 match cut {
                     Cut::Split { event, at } if event == i => {
                         let (a, b) = bytes.split_at(at.min(bytes.len()));
-                        h.on_data(*d, Timestamp(*ms), a);
-                        h.on_data(*d, Timestamp(*ms), b);
+                        h.on_data(*d, Timestamp::from_nanos(*ms), a);
+                        h.on_data(*d, Timestamp::from_nanos(*ms), b);
                     }
                     Cut::Bytes => {
                         for b in bytes.chunks(1) {
-                            h.on_data(*d, Timestamp(*ms), b);
+                            h.on_data(*d, Timestamp::from_nanos(*ms), b);
                         }
                     }
-                    _ => h.on_data(*d, Timestamp(*ms), bytes),
+                    _ => h.on_data(*d, Timestamp::from_nanos(*ms), bytes),
                 }
             }
             Ev::Gap(d, ms, len) => {
                 last = last.max(*ms);
-                h.on_gap(*d, Timestamp(*ms), *len);
+                h.on_gap(*d, Timestamp::from_nanos(*ms), *len);
             }
             Ev::Fin(d, ms) => {
                 last = last.max(*ms);
-                h.on_fin(*d, Timestamp(*ms));
+                h.on_fin(*d, Timestamp::from_nanos(*ms));
             }
             Ev::Rst(d, ms) => {
                 last = last.max(*ms);
-                h.on_rst(*d, Timestamp(*ms));
+                h.on_rst(*d, Timestamp::from_nanos(*ms));
             }
         }
     }
@@ -118,7 +118,7 @@ pub fn run_with(cfg: &HttpConfig, events: &[Ev], cut: Cut) -> (HttpFacts, [usize
         h.head_buffer_capacity(ToServer),
         h.head_buffer_capacity(ToClient),
     ];
-    h.on_end(Timestamp(last + 1_000_000));
+    h.on_end(Timestamp::from_nanos(last + 1_000_000));
     (h.into_facts(), caps)
 }
 

@@ -15,7 +15,7 @@ use keepwatch::time::Timestamp;
 pub const BASE_NS: i64 = 1_795_305_600_000_000_000;
 
 pub fn t(ms: f64) -> Timestamp {
-    Timestamp(BASE_NS + (ms * 1000.0).round() as i64 * 1000)
+    Timestamp::from_nanos(BASE_NS + (ms * 1000.0).round() as i64 * 1000)
 }
 
 pub fn ep(s: &str) -> Endpoint {

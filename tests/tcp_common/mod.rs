@@ -36,24 +36,24 @@ impl StreamHandler for Rec {
     fn on_data(&mut self, dir: Direction, ts: Timestamp, data: &[u8]) {
         assert!(!data.is_empty(), "empty on_data");
         self.events.push(Ev::Data(dir, data.to_vec()));
-        self.times.push(ts.0);
+        self.times.push(ts.nanos());
     }
     fn on_gap(&mut self, dir: Direction, ts: Timestamp, len: u64) {
         assert!(len > 0, "empty gap");
         self.events.push(Ev::Gap(dir, len));
-        self.times.push(ts.0);
+        self.times.push(ts.nanos());
     }
     fn on_fin(&mut self, dir: Direction, ts: Timestamp) {
         self.events.push(Ev::Fin(dir));
-        self.times.push(ts.0);
+        self.times.push(ts.nanos());
     }
     fn on_rst(&mut self, dir: Direction, ts: Timestamp) {
         self.events.push(Ev::Rst(dir));
-        self.times.push(ts.0);
+        self.times.push(ts.nanos());
     }
     fn on_end(&mut self, ts: Timestamp) {
         self.events.push(Ev::End);
-        self.times.push(ts.0);
+        self.times.push(ts.nanos());
     }
 }
 
@@ -134,7 +134,7 @@ impl Pkt {
     }
     pub fn seg(&self) -> Segment<'_> {
         Segment {
-            ts: Timestamp(self.ts),
+            ts: Timestamp::from_nanos(self.ts),
             src: self.src,
             dst: self.dst,
             tag: self.tag,
@@ -324,7 +324,7 @@ impl Sim {
     }
     /// End of capture at `ts`.
     pub fn end(&mut self, ts: i64) {
-        self.table.finish_all(Timestamp(ts));
+        self.table.finish_all(Timestamp::from_nanos(ts));
         self.collect();
     }
     /// Feed packets, end the capture, and return the one connection.
