@@ -294,9 +294,10 @@ impl HttpConn {
         let n = n as u64;
         if pickup {
             self.facts.pickup_skipped_bytes = self.facts.pickup_skipped_bytes.saturating_add(n);
-        } else {
-            self.facts.errors.resync_skipped_bytes =
-                self.facts.errors.resync_skipped_bytes.saturating_add(n);
+        } else if n > 0 {
+            // Only a real skip allocates the error counts.
+            let e = &mut self.facts.errors;
+            e.resync_skipped_bytes = e.resync_skipped_bytes.saturating_add(n);
         }
     }
 

@@ -163,6 +163,59 @@ pub struct HttpErrors {
     pub te_with_content_length: u64,
 }
 
+const NO_ERRORS: HttpErrors = HttpErrors {
+    head_too_large: 0,
+    too_many_headers: 0,
+    malformed_head: 0,
+    bad_content_length: 0,
+    bad_chunk: 0,
+    resync_skipped_bytes: 0,
+    out_of_sync: 0,
+    pending_overflow: 0,
+    bad_transfer_encoding: 0,
+    te_with_content_length: 0,
+};
+
+/// A connection's [`HttpErrors`], allocated at its first error: nearly
+/// every connection has none, and 80 bytes of zeros in each open
+/// connection's state add up. Reads (through `Deref`) see zeros until
+/// then; the first write through `DerefMut` allocates.
+#[derive(Clone, Default)]
+pub struct ErrorCounts(Option<Box<HttpErrors>>);
+
+impl std::ops::Deref for ErrorCounts {
+    type Target = HttpErrors;
+    fn deref(&self) -> &HttpErrors {
+        self.0.as_deref().unwrap_or(&NO_ERRORS)
+    }
+}
+
+impl std::ops::DerefMut for ErrorCounts {
+    fn deref_mut(&mut self) -> &mut HttpErrors {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl std::fmt::Debug for ErrorCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        HttpErrors::fmt(self, f)
+    }
+}
+
+impl PartialEq for ErrorCounts {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<HttpErrors> for ErrorCounts {
+    fn eq(&self, other: &HttpErrors) -> bool {
+        **self == *other
+    }
+}
+
+impl Eq for ErrorCounts {}
+
 /// Everything the HTTP layer states about one connection.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpFacts {
@@ -192,7 +245,7 @@ pub struct HttpFacts {
     pub unanswered_requests: u64,
     /// Response heads (final or interim) with no request waiting for one.
     pub unmatched_responses: u64,
-    pub errors: HttpErrors,
+    pub errors: ErrorCounts,
     /// The connection turned into a tunnel (101 or CONNECT): the protocol
     /// named by `Upgrade`, or `"connect"`.
     pub upgrade: Option<String>,
