@@ -55,10 +55,14 @@ use std::net::IpAddr;
 use std::sync::mpsc;
 
 /// Frames per round (all shards' batches together). Small frames fill a
-/// round by count before 2 MiB: 4096 rather than 8192 lowered peak RSS
-/// with `--threads 2` from 54 to 44 MiB on `short` and 79 to 76 MiB on
-/// `idle`, at the same speed (median of 5 to 9 runs).
-pub const BATCH_FRAMES: usize = 4096;
+/// round by count before 2 MiB. Each halving lowered peak RSS with
+/// `--threads 2` at the same speed (median of 5 to 9 runs): 8192 to 4096,
+/// `short` 54 to 44 MiB and `idle` 79 to 76 MiB; 4096 to 2048, `short` 44
+/// to 39 MiB and `idle` 76 to 71 MiB. 1024 was slower on `short`. A round's
+/// NDJSON lines wait for the merge, and connections close in bursts: an
+/// adaptive round (halved while a shard's lines passed 512 KiB) gained
+/// under 1 MiB, and at 128 KiB cost `short` a quarter of its speed.
+pub const BATCH_FRAMES: usize = 2048;
 /// Captured bytes per batch (a batch is sent when either is reached). Also
 /// bounds the mapped file kept alive by batches in flight (about
 /// `(PIPELINE_DEPTH + 1) * BATCH_BYTES` plus a window).
