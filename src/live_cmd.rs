@@ -384,7 +384,7 @@ mod imp {
             // no interim records, as a replay of the -w file would not.
             if let Some(now) = session.analyzer().capture().last_ts {
                 let step = i64::try_from(IDLE_CHECK_EVERY.as_nanos()).unwrap_or(i64::MAX);
-                if idle_checked.is_none_or(|t| now.0 >= t.0.saturating_add(step)) {
+                if idle_checked.is_none_or(|t| now.nanos() >= t.nanos().saturating_add(step)) {
                     idle_checked = Some(now);
                     if session
                         .interim(settings.idle_report)
