@@ -624,7 +624,7 @@ mod tests {
     #[test]
     fn slot_and_tombstone_sizes_stay_small() {
         let slot = std::mem::size_of::<Slot<HttpConn>>();
-        assert!(slot <= 1472, "slot is {slot} bytes");
+        assert!(slot <= 1288, "slot is {slot} bytes");
         let tomb = std::mem::size_of::<(V4Key, Tomb)>();
         assert!(tomb <= 40, "IPv4 tombstone entry is {tomb} bytes");
     }
