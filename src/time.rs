@@ -64,14 +64,6 @@ impl Timestamp {
         d.clamp(0, u64::MAX as i128) as u64
     }
 
-    pub fn max(self, other: Timestamp) -> Timestamp {
-        if other > self {
-            other
-        } else {
-            self
-        }
-    }
-
     /// RFC 3339 in UTC with microsecond precision, e.g.
     /// `2026-11-22T02:31:54.123456Z`.
     pub fn rfc3339(self) -> Rfc3339 {
