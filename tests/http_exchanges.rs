@@ -472,7 +472,7 @@ fn http10_persistence() {
         (e.keep_alive.timeout, e.keep_alive.max),
         (Some(5), Some(99))
     );
-    assert_eq!(e.response_connection.tokens, vec!["keep-alive"]);
+    assert_eq!(e.response_connection.tokens(), ["keep-alive"]);
     // The client asks, the HTTP/1.0 server does not agree.
     let f = check(&[
         c(0, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),

@@ -41,16 +41,97 @@ pub struct KeepAliveParams {
 }
 
 /// Tokens of a `Connection` header we act on, plus the raw list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, Eq)]
 pub struct ConnectionTokens {
     pub close: bool,
     pub keep_alive: bool,
     pub upgrade: bool,
+    /// A list of just one of `close`, `keep-alive` and `upgrade`: its index
+    /// in [`KNOWN_LISTS`] plus one (0: none). Such a list is what nearly
+    /// every message carries, and costs no allocation.
+    alone: u8,
+    /// Any other list (two tokens or more, or one of another name): boxed,
+    /// so every kept exchange pays 8 bytes for it rather than 24 (twice per
+    /// exchange).
+    #[expect(
+        clippy::box_collection,
+        reason = "a thin pointer: 8 bytes where a Vec is 24"
+    )]
+    more: Option<Box<Vec<Cow<'static, str>>>>,
+}
+
+/// The lists of one token with a flag in [`ConnectionTokens`].
+const KNOWN_LISTS: [&[Cow<'static, str>]; 3] = [
+    &[Cow::Borrowed("close")],
+    &[Cow::Borrowed("keep-alive")],
+    &[Cow::Borrowed("upgrade")],
+];
+
+impl ConnectionTokens {
     /// All tokens, lower-cased, in order (bounded by the header limits).
-    /// `close`, `keep-alive` and `upgrade` borrow a constant, and so does
-    /// a list of just one of them: no allocation for what nearly every
-    /// message carries.
-    pub tokens: Cow<'static, [Cow<'static, str>]>,
+    pub fn tokens(&self) -> &[Cow<'static, str>] {
+        match (&self.more, self.alone) {
+            (Some(list), _) => list,
+            (None, 0) => &[],
+            (None, i) => KNOWN_LISTS.get(usize::from(i) - 1).copied().unwrap_or(&[]),
+        }
+    }
+
+    /// Appends a token (lower-cased by the caller; the flags are the
+    /// caller's too). `close`, `keep-alive` and `upgrade` borrow a
+    /// constant.
+    pub fn push_token(&mut self, token: Cow<'static, str>) {
+        let known = KNOWN_LISTS
+            .iter()
+            .position(|l| l.first().is_some_and(|k| *k == token));
+        if self.more.is_none() {
+            match (self.alone, known) {
+                (0, Some(i)) => {
+                    self.alone = i as u8 + 1;
+                    return;
+                }
+                (alone, _) => {
+                    // Room for the list so far and this one, not the four
+                    // a first push makes (kept for every exchange).
+                    let mut list = Vec::with_capacity(usize::from(alone > 0) + 1);
+                    list.extend_from_slice(self.tokens());
+                    self.alone = 0;
+                    self.more = Some(Box::new(list));
+                }
+            }
+        }
+        if let Some(list) = &mut self.more {
+            list.push(match known.and_then(|i| KNOWN_LISTS.get(i)?.first()) {
+                Some(k) => k.clone(),
+                None => token,
+            });
+        }
+    }
+
+    /// The list took an allocation.
+    #[cfg(test)]
+    pub(crate) fn allocated(&self) -> bool {
+        self.more.is_some()
+    }
+}
+
+impl PartialEq for ConnectionTokens {
+    fn eq(&self, other: &Self) -> bool {
+        (self.close, self.keep_alive, self.upgrade)
+            == (other.close, other.keep_alive, other.upgrade)
+            && self.tokens() == other.tokens()
+    }
+}
+
+impl std::fmt::Debug for ConnectionTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionTokens")
+            .field("close", &self.close)
+            .field("keep_alive", &self.keep_alive)
+            .field("upgrade", &self.upgrade)
+            .field("tokens", &self.tokens())
+            .finish()
+    }
 }
 
 /// One request and its response.
@@ -283,4 +364,48 @@ pub struct HttpFacts {
     /// Request targets longer than `HttpConfig::max_uri_len`, cut in their
     /// exchange (for `capture.limits_hit.max_uri_len`).
     pub uris_cut: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection keeps every exchange for its report (up to
+    /// `max_exchanges_kept`), so the exchange is most of a long-lived
+    /// connection's memory (BENCHMARKS.md, "Memory").
+    #[test]
+    fn kept_exchanges_stay_small() {
+        let size = std::mem::size_of::<Exchange>();
+        assert!(size <= 200, "an exchange is {size} bytes");
+        assert_eq!(std::mem::size_of::<ConnectionTokens>(), 16);
+    }
+
+    #[test]
+    fn connection_tokens_keep_their_order_and_allocate_only_for_lists() {
+        let mut alone = ConnectionTokens::default();
+        assert!(alone.tokens().is_empty());
+        alone.push_token(Cow::Owned("keep-alive".into()));
+        assert_eq!(alone.tokens(), ["keep-alive"]);
+        assert!(!alone.allocated());
+        assert!(matches!(alone.tokens()[0], Cow::Borrowed(_)));
+
+        let mut two = alone.clone();
+        two.push_token(Cow::Borrowed("close"));
+        assert_eq!(two.tokens(), ["keep-alive", "close"]);
+        assert!(two.allocated());
+        assert_ne!(two, alone);
+
+        let mut other = ConnectionTokens::default();
+        other.push_token(Cow::Owned("te".into()));
+        other.push_token(Cow::Owned("upgrade".into()));
+        assert_eq!(other.tokens(), ["te", "upgrade"]);
+        assert!(matches!(other.tokens()[1], Cow::Borrowed(_)));
+
+        // Equal lists are equal however they were built; flags count too.
+        let mut again = ConnectionTokens::default();
+        again.push_token(Cow::Borrowed("keep-alive"));
+        assert_eq!(again, alone);
+        again.keep_alive = true;
+        assert_ne!(again, alone);
+    }
 }

@@ -361,36 +361,20 @@ fn add_connection_token(ct: &mut ConnectionTokens, tok: &[u8], lim: &HeadLimits)
     } else if tok.eq_ignore_ascii_case(b"upgrade") {
         ct.upgrade = true;
     }
-    if ct.tokens.len() < lim.max_connection_tokens {
+    if ct.tokens().len() < lim.max_connection_tokens {
         // Tokens the flags name, when not cut, are the constant itself.
-        let known = KNOWN_TOKENS.iter().find(|(k, _)| {
-            tok.len() <= lim.max_token_len && tok.eq_ignore_ascii_case(k.as_bytes())
+        let known = KNOWN_TOKENS
+            .iter()
+            .find(|k| tok.len() <= lim.max_token_len && tok.eq_ignore_ascii_case(k.as_bytes()));
+        ct.push_token(match known {
+            Some(&k) => Cow::Borrowed(k),
+            None => Cow::Owned(lower(tok, lim.max_token_len)),
         });
-        match (known, &mut ct.tokens) {
-            (Some(&(_, alone)), tokens) if tokens.is_empty() => ct.tokens = Cow::Borrowed(alone),
-            (known, tokens) => {
-                let list = tokens.to_mut();
-                if list.capacity() == 0 {
-                    // Room for this one, not the four a first push makes
-                    // (kept for every exchange).
-                    list.reserve_exact(1);
-                }
-                list.push(match known {
-                    Some(&(k, _)) => Cow::Borrowed(k),
-                    None => Cow::Owned(lower(tok, lim.max_token_len)),
-                });
-            }
-        }
     }
 }
 
-/// The tokens with a flag in [`ConnectionTokens`], each with a list of
-/// just that token.
-const KNOWN_TOKENS: [(&str, &[Cow<'static, str>]); 3] = [
-    ("close", &[Cow::Borrowed("close")]),
-    ("keep-alive", &[Cow::Borrowed("keep-alive")]),
-    ("upgrade", &[Cow::Borrowed("upgrade")]),
-];
+/// The tokens with a flag in [`ConnectionTokens`].
+const KNOWN_TOKENS: [&str; 3] = ["close", "keep-alive", "upgrade"];
 
 /// `Keep-Alive: timeout=5, max=100` (RFC 2068 section 19.7.1.1); the first
 /// occurrence of each parameter wins, values may be quoted.
@@ -461,11 +445,11 @@ mod tests {
         );
         assert_eq!(i.version, 10);
         assert!(i.connection.keep_alive && !i.connection.close);
-        assert_eq!(i.connection.tokens, vec!["keep-alive", "foo"]);
+        assert_eq!(i.connection.tokens(), ["keep-alive", "foo"]);
         // A lone known token, any case, is a borrowed list; the method too.
         let j = parse_request(b"PUT / HTTP/1.1\r\nConnection: Close\r\n\r\n", &LIM).unwrap();
-        assert_eq!(j.connection.tokens, vec!["close"]);
-        assert!(matches!(j.connection.tokens, Cow::Borrowed(_)));
+        assert_eq!(j.connection.tokens(), ["close"]);
+        assert!(!j.connection.allocated());
         assert!(matches!(
             j.start,
             StartLine::Request {
@@ -478,7 +462,7 @@ mod tests {
             &LIM,
         )
         .unwrap();
-        assert_eq!(j.connection.tokens, vec!["upgrade", "close"]);
+        assert_eq!(j.connection.tokens(), ["upgrade", "close"]);
         assert!(j.connection.close && j.connection.upgrade);
         assert_eq!(
             j.start,
@@ -567,7 +551,7 @@ mod tests {
         let h = format!("GET / HTTP/1.1\r\nConnection: {conn}close\r\n\r\n");
         let i = parse_request(h.as_bytes(), &LIM).unwrap();
         assert!(i.connection.close);
-        assert_eq!(i.connection.tokens.len(), LIM.max_connection_tokens);
+        assert_eq!(i.connection.tokens().len(), LIM.max_connection_tokens);
     }
 
     #[test]

@@ -403,13 +403,13 @@ fn exchange_record(ex: &Exchange) -> ExchangeRecord {
         connection: ConnectionHeaders {
             request: ex
                 .request_connection
-                .tokens
+                .tokens()
                 .iter()
                 .map(|t| t.to_string())
                 .collect(),
             response: ex
                 .response_connection
-                .tokens
+                .tokens()
                 .iter()
                 .map(|t| t.to_string())
                 .collect(),

@@ -233,10 +233,12 @@ impl Conn {
 }
 
 pub fn tokens(list: &[&str]) -> ConnectionTokens {
-    ConnectionTokens {
-        close: list.contains(&"close"),
-        keep_alive: list.contains(&"keep-alive"),
-        upgrade: list.contains(&"upgrade"),
-        tokens: list.iter().map(|s| s.to_string().into()).collect(),
+    let mut t = ConnectionTokens::default();
+    t.close = list.contains(&"close");
+    t.keep_alive = list.contains(&"keep-alive");
+    t.upgrade = list.contains(&"upgrade");
+    for s in list {
+        t.push_token(s.to_string().into());
     }
+    t
 }
