@@ -469,7 +469,7 @@ fn http10_persistence() {
     let e = &f.exchanges[0];
     assert!(e.persistent);
     assert_eq!(
-        (e.keep_alive.timeout, e.keep_alive.max),
+        (e.keep_alive.timeout(), e.keep_alive.max()),
         (Some(5), Some(99))
     );
     assert_eq!(e.response_connection.tokens(), ["keep-alive"]);

@@ -472,10 +472,11 @@ fn extreme_and_inconsistent_facts_do_not_panic_and_still_serialize() {
                 Exchange {
                     status: Some(999),
                     request_version: Some(255),
-                    keep_alive: keepwatch::http::KeepAliveParams {
-                        timeout: Some(u64::MAX),
-                        max: Some(u64::MAX),
-                    },
+                    // The largest values a Keep-Alive header keeps.
+                    keep_alive: keepwatch::http::KeepAliveParams::new(
+                        Some(u64::MAX - 1),
+                        Some(u64::MAX - 1),
+                    ),
                     response_connection: tokens(&["close"]),
                     response_first: Some(hi),
                     request_last: Some(lo),
@@ -503,7 +504,7 @@ fn extreme_and_inconsistent_facts_do_not_panic_and_still_serialize() {
     assert_eq!(c.tcp_keepalive, rec.tcp_keepalive);
     assert_eq!(
         c.exchanges.as_ref().unwrap()[0].keep_alive.max,
-        Some(u64::MAX)
+        Some(u64::MAX - 1)
     );
     assert_eq!(c.start.nanos() / 1000, rec.start.nanos() / 1000);
 }

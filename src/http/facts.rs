@@ -4,6 +4,7 @@
 
 use crate::time::Timestamp;
 use std::borrow::Cow;
+use std::num::NonZeroU64;
 
 /// What a connection's byte streams carry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,10 +35,65 @@ pub enum Framing {
 pub type Version = u8;
 
 /// `Keep-Alive` header parameters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// Each value is kept complemented in a `NonZeroU64`, so an absent one
+/// costs no tag: 16 bytes in every kept exchange rather than 32. The one
+/// value that cannot be told from absent is 2^64 - 1, which no server
+/// sends; it reads as absent, as a value that overflows does.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct KeepAliveParams {
-    pub timeout: Option<u64>,
-    pub max: Option<u64>,
+    timeout: Option<NonZeroU64>,
+    max: Option<NonZeroU64>,
+}
+
+impl KeepAliveParams {
+    pub const fn new(timeout: Option<u64>, max: Option<u64>) -> Self {
+        KeepAliveParams {
+            timeout: pack(timeout),
+            max: pack(max),
+        }
+    }
+
+    /// `timeout=`, seconds.
+    pub const fn timeout(&self) -> Option<u64> {
+        unpack(self.timeout)
+    }
+
+    /// `max=`, requests.
+    pub const fn max(&self) -> Option<u64> {
+        unpack(self.max)
+    }
+
+    pub fn set_timeout(&mut self, timeout: Option<u64>) {
+        self.timeout = pack(timeout);
+    }
+
+    pub fn set_max(&mut self, max: Option<u64>) {
+        self.max = pack(max);
+    }
+}
+
+const fn pack(v: Option<u64>) -> Option<NonZeroU64> {
+    match v {
+        Some(v) => NonZeroU64::new(!v),
+        None => None,
+    }
+}
+
+const fn unpack(v: Option<NonZeroU64>) -> Option<u64> {
+    match v {
+        Some(v) => Some(!v.get()),
+        None => None,
+    }
+}
+
+impl std::fmt::Debug for KeepAliveParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeepAliveParams")
+            .field("timeout", &self.timeout())
+            .field("max", &self.max())
+            .finish()
+    }
 }
 
 /// Tokens of a `Connection` header we act on, plus the raw list.
@@ -376,8 +432,23 @@ mod tests {
     #[test]
     fn kept_exchanges_stay_small() {
         let size = std::mem::size_of::<Exchange>();
-        assert!(size <= 200, "an exchange is {size} bytes");
+        assert!(size <= 184, "an exchange is {size} bytes");
+        assert_eq!(std::mem::size_of::<KeepAliveParams>(), 16);
         assert_eq!(std::mem::size_of::<ConnectionTokens>(), 16);
+    }
+
+    #[test]
+    fn keep_alive_values_round_trip_and_absent_is_absent() {
+        let ka = KeepAliveParams::default();
+        assert_eq!((ka.timeout(), ka.max()), (None, None));
+        for v in [0, 1, 5, 100, u64::MAX - 1] {
+            let ka = KeepAliveParams::new(Some(v), None);
+            assert_eq!((ka.timeout(), ka.max()), (Some(v), None));
+            let mut ka = KeepAliveParams::default();
+            ka.set_max(Some(v));
+            assert_eq!((ka.timeout(), ka.max()), (None, Some(v)));
+        }
+        assert_eq!(KeepAliveParams::new(Some(u64::MAX), None).timeout(), None);
     }
 
     #[test]

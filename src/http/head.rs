@@ -390,10 +390,10 @@ fn parse_keep_alive(ka: &mut KeepAliveParams, value: &[u8]) {
             .and_then(|v| v.strip_suffix(b"\""))
             .unwrap_or(v);
         let k = trim(k);
-        if k.eq_ignore_ascii_case(b"timeout") && ka.timeout.is_none() {
-            ka.timeout = parse_decimal(v);
-        } else if k.eq_ignore_ascii_case(b"max") && ka.max.is_none() {
-            ka.max = parse_decimal(v);
+        if k.eq_ignore_ascii_case(b"timeout") && ka.timeout().is_none() {
+            ka.set_timeout(parse_decimal(v));
+        } else if k.eq_ignore_ascii_case(b"max") && ka.max().is_none() {
+            ka.set_max(parse_decimal(v));
         }
     }
 }
@@ -471,8 +471,8 @@ mod tests {
                 uri: "/".into()
             }
         );
-        assert_eq!(i.keep_alive.timeout, Some(5));
-        assert_eq!(i.keep_alive.max, Some(100));
+        assert_eq!(i.keep_alive.timeout(), Some(5));
+        assert_eq!(i.keep_alive.max(), Some(100));
         assert!(i.expect_continue);
     }
 

@@ -278,7 +278,7 @@ pub fn infer_close(c: &CloseInputs<'_>) -> CloseReason {
                 .exchanges
                 .iter()
                 .enumerate()
-                .find_map(|(i, e)| e.keep_alive.max.map(|m| (i as u64 + 1, m)));
+                .find_map(|(i, e)| e.keep_alive.max().map(|m| (i as u64 + 1, m)));
             if let Some((i, m)) = advertised {
                 let total = i.saturating_add(m);
                 if n == total || n.saturating_add(1) == total {
@@ -355,7 +355,7 @@ pub fn infer_flags(rec: &ConnectionRecord, http: &HttpFacts, tcp: &TcpFacts) -> 
         .iter()
         .rev()
         .find(|e| e.status.is_some())
-        .and_then(|e| e.keep_alive.timeout);
+        .and_then(|e| e.keep_alive.timeout());
     set(
         Flag::DeclaredTimeoutMismatch,
         rec.close.reason == CloseReason::ServerIdleTimeout
@@ -415,8 +415,8 @@ fn exchange_record(ex: &Exchange) -> ExchangeRecord {
                 .collect(),
         },
         keep_alive: KeepAliveRecord {
-            timeout: ex.keep_alive.timeout,
-            max: ex.keep_alive.max,
+            timeout: ex.keep_alive.timeout(),
+            max: ex.keep_alive.max(),
         },
         persistent: ex.persistent,
         pipelined: ex.pipelined,

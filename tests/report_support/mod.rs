@@ -170,7 +170,7 @@ impl Conn {
 
     pub fn keep_alive(mut self, timeout: Option<u64>, max: Option<u64>) -> Self {
         let ex = self.http.exchanges.last_mut().unwrap();
-        ex.keep_alive = KeepAliveParams { timeout, max };
+        ex.keep_alive = KeepAliveParams::new(timeout, max);
         ex.response_connection = tokens(&["keep-alive"]);
         self
     }
