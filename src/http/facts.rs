@@ -116,12 +116,21 @@ pub struct ConnectionTokens {
     more: Option<Box<Vec<Cow<'static, str>>>>,
 }
 
-/// The lists of one token with a flag in [`ConnectionTokens`].
+/// The lists of one token with a flag in [`ConnectionTokens`], in the
+/// order of [`ConnectionTokens::add_raw`]'s flags.
 const KNOWN_LISTS: [&[Cow<'static, str>]; 3] = [
     &[Cow::Borrowed("close")],
     &[Cow::Borrowed("keep-alive")],
     &[Cow::Borrowed("upgrade")],
 ];
+
+/// The index in [`KNOWN_LISTS`] of a token with a flag, in any case.
+fn known_index(token: &[u8]) -> Option<usize> {
+    KNOWN_LISTS.iter().position(|l| {
+        l.first()
+            .is_some_and(|k| token.eq_ignore_ascii_case(k.as_bytes()))
+    })
+}
 
 impl ConnectionTokens {
     /// All tokens, lower-cased, in order (bounded by the header limits).
@@ -137,9 +146,36 @@ impl ConnectionTokens {
     /// caller's too). `close`, `keep-alive` and `upgrade` borrow a
     /// constant.
     pub fn push_token(&mut self, token: Cow<'static, str>) {
-        let known = KNOWN_LISTS
-            .iter()
-            .position(|l| l.first().is_some_and(|k| *k == token));
+        let known = known_index(token.as_bytes());
+        self.push(known, || token);
+    }
+
+    /// A token as a header carries it: sets the flag it names (any case)
+    /// and, when `listed`, appends it, a named one as its constant when no
+    /// longer than `max_len` (one lookup for both) and any other as
+    /// `lower` makes it.
+    pub(crate) fn add_raw(
+        &mut self,
+        tok: &[u8],
+        listed: bool,
+        max_len: usize,
+        lower: impl FnOnce() -> String,
+    ) {
+        let known = known_index(tok);
+        match known {
+            Some(0) => self.close = true,
+            Some(1) => self.keep_alive = true,
+            Some(_) => self.upgrade = true,
+            None => {}
+        }
+        if listed {
+            let known = known.filter(|_| tok.len() <= max_len);
+            self.push(known, || Cow::Owned(lower()));
+        }
+    }
+
+    /// Appends `known`'s constant, or `other()` when `known` is `None`.
+    fn push(&mut self, known: Option<usize>, other: impl FnOnce() -> Cow<'static, str>) {
         if self.more.is_none() {
             match (self.alone, known) {
                 (0, Some(i)) => {
@@ -159,7 +195,7 @@ impl ConnectionTokens {
         if let Some(list) = &mut self.more {
             list.push(match known.and_then(|i| KNOWN_LISTS.get(i)?.first()) {
                 Some(k) => k.clone(),
-                None => token,
+                None => other(),
             });
         }
     }

@@ -354,27 +354,11 @@ fn lower(s: &[u8], max: usize) -> String {
 }
 
 fn add_connection_token(ct: &mut ConnectionTokens, tok: &[u8], lim: &HeadLimits) {
-    if tok.eq_ignore_ascii_case(b"close") {
-        ct.close = true;
-    } else if tok.eq_ignore_ascii_case(b"keep-alive") {
-        ct.keep_alive = true;
-    } else if tok.eq_ignore_ascii_case(b"upgrade") {
-        ct.upgrade = true;
-    }
-    if ct.tokens().len() < lim.max_connection_tokens {
-        // Tokens the flags name, when not cut, are the constant itself.
-        let known = KNOWN_TOKENS
-            .iter()
-            .find(|k| tok.len() <= lim.max_token_len && tok.eq_ignore_ascii_case(k.as_bytes()));
-        ct.push_token(match known {
-            Some(&k) => Cow::Borrowed(k),
-            None => Cow::Owned(lower(tok, lim.max_token_len)),
-        });
-    }
+    let listed = ct.tokens().len() < lim.max_connection_tokens;
+    ct.add_raw(tok, listed, lim.max_token_len, || {
+        lower(tok, lim.max_token_len)
+    });
 }
-
-/// The tokens with a flag in [`ConnectionTokens`].
-const KNOWN_TOKENS: [&str; 3] = ["close", "keep-alive", "upgrade"];
 
 /// `Keep-Alive: timeout=5, max=100` (RFC 2068 section 19.7.1.1); the first
 /// occurrence of each parameter wins, values may be quoted.
