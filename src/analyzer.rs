@@ -252,7 +252,7 @@ impl Analyzer {
         f.handler.on_end(f.facts.end);
         count_http_limits(&mut self.http_limits, f.handler.facts());
         Some((
-            report::build_connection(&f.facts, f.handler.facts()),
+            report::build_final(&f.facts, f.handler.into_facts()),
             f.order,
         ))
     }

@@ -38,9 +38,10 @@
 use super::build::timeout_mismatch;
 use super::filter::ReportFilter;
 use super::model::*;
+use crate::tcp::hash::SeededFx;
 use crate::time::Timestamp;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -77,6 +78,60 @@ pub const MAX_PAIR_FINDINGS: usize = 5;
 
 fn bump<K: Ord>(m: &mut BTreeMap<K, u64>, k: K) {
     *m.entry(k).or_insert(0) += 1;
+}
+
+/// The report's small enums, counted in [`Tally`] arrays.
+trait Tallied: Copy + Ord + 'static {
+    const ALL: &'static [Self];
+    fn index(self) -> usize;
+}
+
+macro_rules! tallied {
+    ($($t:ty),*) => {$(
+        impl Tallied for $t {
+            const ALL: &'static [Self] = &<$t>::ALL;
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+    )*};
+}
+tallied!(Sides, CloseReason, Flag, Protocol);
+
+/// Counts per value of a small enum. Every connection bumps several of
+/// these twice (summary and server): an array index where a B-tree
+/// lookup per bump was a tenth of the aggregator's time on short
+/// connections. Read out as the map the report holds, with the values
+/// seen (counted at least once) only, as a map of bumps would.
+struct Tally<K> {
+    n: [u64; 16],
+    kind: std::marker::PhantomData<K>,
+}
+
+impl<K> Default for Tally<K> {
+    fn default() -> Self {
+        Tally {
+            n: [0; 16],
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K: Tallied> Tally<K> {
+    fn bump(&mut self, k: K) {
+        if let Some(c) = self.n.get_mut(k.index()) {
+            *c += 1;
+        }
+    }
+    fn to_map(&self) -> BTreeMap<K, u64> {
+        K::ALL
+            .iter()
+            .filter_map(|&k| {
+                let c = self.n.get(k.index()).copied().unwrap_or(0);
+                (c > 0).then_some((k, c))
+            })
+            .collect()
+    }
 }
 
 /// Counts a value unless the map already holds `MAX_DISTINCT_VALUES`
@@ -169,10 +224,10 @@ struct Counts {
     exchanges: u64,
     max_exchanges: u64,
     reused: u64,
-    initiators: BTreeMap<Sides, u64>,
-    reasons: BTreeMap<CloseReason, u64>,
-    time_wait: BTreeMap<Sides, u64>,
-    flags: BTreeMap<Flag, u64>,
+    initiators: Tally<Sides>,
+    reasons: Tally<CloseReason>,
+    time_wait: Tally<Sides>,
+    flags: Tally<Flag>,
     races: u64,
     lost: u64,
 }
@@ -186,11 +241,11 @@ impl Counts {
         if ex > 1 {
             self.reused += 1;
         }
-        bump(&mut self.initiators, d.head.close.initiator);
-        bump(&mut self.reasons, d.head.close.reason);
-        bump(&mut self.time_wait, d.head.close.time_wait);
+        self.initiators.bump(d.head.close.initiator);
+        self.reasons.bump(d.head.close.reason);
+        self.time_wait.bump(d.head.close.time_wait);
         for f in d.flags() {
-            bump(&mut self.flags, *f);
+            self.flags.bump(*f);
         }
         if d.has_flag(Flag::KeepaliveRace) {
             self.races += 1;
@@ -310,32 +365,52 @@ fn event_of(key: i128) -> (i64, u8) {
 /// Thousands of pairs each hold up to a second of events, more than the
 /// cache: sifting through a heap for every event was most of the
 /// aggregator's time.
+///
+/// The two ends of the queue are also kept inline, beside the pair's
+/// counters: the queue's buffer is cold by the time the pair's next
+/// connection ends, and reading its back for every push and its front for
+/// every sweep missed the cache twice per connection.
 #[derive(Default)]
 struct Pending {
     ordered: VecDeque<i128>,
+    /// `ordered`'s first and last keys, when it is not empty.
+    front: i128,
+    back: i128,
     late: BinaryHeap<Reverse<i128>>,
 }
 
 impl Pending {
     fn push(&mut self, key: i128) {
-        if self.ordered.back().is_none_or(|&last| key >= last) {
+        if self.ordered.is_empty() {
+            self.front = key;
+            self.back = key;
+            self.ordered.push_back(key);
+        } else if key >= self.back {
+            self.back = key;
             self.ordered.push_back(key);
         } else {
             self.late.push(Reverse(key));
         }
     }
 
+    fn front(&self) -> Option<i128> {
+        (!self.ordered.is_empty()).then_some(self.front)
+    }
+
     fn peek(&self) -> Option<i128> {
-        match (self.ordered.front(), self.late.peek()) {
-            (Some(&a), Some(&Reverse(b))) => Some(a.min(b)),
-            (a, b) => a.copied().or(b.map(|r| r.0)),
+        match (self.front(), self.late.peek()) {
+            (Some(a), Some(&Reverse(b))) => Some(a.min(b)),
+            (a, b) => a.or(b.map(|r| r.0)),
         }
     }
 
     fn pop(&mut self) -> Option<i128> {
         let key = self.peek()?;
-        if self.ordered.front() == Some(&key) {
+        if self.front() == Some(key) {
             self.ordered.pop_front();
+            if let Some(&next) = self.ordered.front() {
+                self.front = next;
+            }
         } else {
             self.late.pop();
         }
@@ -681,7 +756,14 @@ impl Watermark {
         if id < self.next {
             return;
         }
-        self.pending.insert(id, start);
+        if id == self.next {
+            // The common case, the id the watermark waits for: no trip
+            // through the map.
+            self.low = Some(self.low.map_or(start, |l| l.max(start)));
+            self.next = self.next.saturating_add(1);
+        } else {
+            self.pending.insert(id, start);
+        }
         if self.pending.len() > MAX_WATERMARK_PENDING {
             // Give up on the oldest missing ids.
             if let Some((&first, _)) = self.pending.first_key_value() {
@@ -709,9 +791,12 @@ pub struct Aggregator {
     filter: ReportFilter,
     watermark: Watermark,
     servers: BTreeMap<EndpointRecord, ServerAcc>,
-    pairs: BTreeMap<(EndpointRecord, IpAddr), PairAcc>,
+    /// Hashed, not ordered: thousands of pairs are looked up once per
+    /// connection, and a B-tree walk missed the cache on every level.
+    /// [`Aggregator::finish`] sorts them.
+    pairs: HashMap<(EndpointRecord, IpAddr), PairAcc, SeededFx>,
     counts: Counts,
-    protocols: BTreeMap<Protocol, u64>,
+    protocols: Tally<Protocol>,
     loss: CaptureLossSummary,
     filtered_out: u64,
     /// Per server, connections it closed with its own `Connection: close`,
@@ -794,7 +879,7 @@ impl Aggregator {
             return false;
         }
         self.counts.add(d);
-        bump(&mut self.protocols, head.protocol);
+        self.protocols.bump(head.protocol);
         if d.has_flag(Flag::CaptureLoss) {
             self.loss.connections += 1;
             self.loss.gaps = self.loss.gaps.saturating_add(head.gaps);
@@ -813,27 +898,30 @@ impl Aggregator {
     }
 
     pub fn finish(self) -> (Vec<ServerRecord>, Summary) {
-        let mut pairs = self.pairs;
+        let mut pairs: Vec<((EndpointRecord, IpAddr), PairAcc)> = self.pairs.into_iter().collect();
+        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut pairs = pairs.into_iter().peekable();
         let mut servers = Vec::with_capacity(self.servers.len());
         let mut findings = Vec::new();
         let mut missed_total = 0u64;
         for (endpoint, mut acc) in self.servers {
-            let mut clients: Vec<ClientReuse> = pairs
-                .range_mut((endpoint.clone(), min_ip())..)
-                .take_while(|((s, _), _)| *s == endpoint)
-                .map(|((_, client), p)| {
-                    p.sweep(i64::MAX);
-                    ClientReuse {
-                        client: *client,
-                        connections: p.connections,
-                        http_connections: p.http_connections,
-                        client_closed: p.client_closed,
-                        missed_reuse: p.missed_reuse,
-                        min_pool: p.max_busy,
-                        approximate: p.approximate,
-                    }
-                })
-                .collect();
+            // Every pair's server is in `servers` (both are filled from
+            // the same records), so the sorted pairs line up with it.
+            let mut clients: Vec<ClientReuse> =
+                std::iter::from_fn(|| pairs.next_if(|((s, _), _)| *s == endpoint))
+                    .map(|((_, client), mut p)| {
+                        p.sweep(i64::MAX);
+                        ClientReuse {
+                            client,
+                            connections: p.connections,
+                            http_connections: p.http_connections,
+                            client_closed: p.client_closed,
+                            missed_reuse: p.missed_reuse,
+                            min_pool: p.max_busy,
+                            approximate: p.approximate,
+                        }
+                    })
+                    .collect();
             clients.sort_by(|a, b| {
                 b.connections
                     .cmp(&a.connections)
@@ -881,10 +969,10 @@ impl Aggregator {
                 exchanges_per_connection: acc.counts.per_connection(),
                 reused_connections: acc.counts.reused,
                 reuse_share: acc.counts.reuse_share(),
-                close_initiators: std::mem::take(&mut acc.counts.initiators),
-                close_reasons: std::mem::take(&mut acc.counts.reasons),
-                time_wait: std::mem::take(&mut acc.counts.time_wait),
-                flags: std::mem::take(&mut acc.counts.flags),
+                close_initiators: acc.counts.initiators.to_map(),
+                close_reasons: acc.counts.reasons.to_map(),
+                time_wait: acc.counts.time_wait.to_map(),
+                flags: acc.counts.flags.to_map(),
                 idle_timeout,
                 advertised_keep_alive: advertised,
                 declared_timeout_mismatch,
@@ -913,14 +1001,14 @@ impl Aggregator {
             exchanges_per_connection: c.per_connection(),
             reused_connections: c.reused,
             reuse_share: c.reuse_share(),
-            close_initiators: c.initiators.clone(),
-            close_reasons: c.reasons.clone(),
-            time_wait: c.time_wait.clone(),
-            flags: c.flags.clone(),
+            close_initiators: c.initiators.to_map(),
+            close_reasons: c.reasons.to_map(),
+            time_wait: c.time_wait.to_map(),
+            flags: c.flags.to_map(),
             keepalive_races: c.races,
             lost_requests: c.lost,
             missed_reuse: missed_total,
-            protocols: self.protocols,
+            protocols: self.protocols.to_map(),
             capture_loss: self.loss,
             filtered_out: self.filtered_out,
             findings: Vec::new(),
@@ -933,10 +1021,6 @@ impl Aggregator {
         summary.findings = findings;
         (servers, summary)
     }
-}
-
-fn min_ip() -> IpAddr {
-    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
 }
 
 fn plural(n: u64, what: &str) -> String {
@@ -1187,61 +1271,89 @@ fn summary_findings(s: &Summary, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::Endpoint;
-    use crate::http::{Exchange, HttpFacts, Protocol as HttpProtocol};
     use crate::report::build_connection;
-    use crate::tcp::{self, CloseEvent, DirectionEvidence, Handshake, Side, TcpFacts};
-
-    const MS: i64 = 1_000_000;
 
     /// Connection `id` from 10.0.0.1 to 10.0.0.2:80: one exchange at
     /// `start`, closed by the client at `close`.
     fn rec(id: u64, start_ms: i64, close_ms: i64) -> ConnectionRecord {
-        let ts = |ms: i64| Timestamp::from_nanos(ms * MS);
-        let tcp = TcpFacts {
-            id,
-            client: Endpoint {
-                ip: "10.0.0.1".parse().unwrap(),
-                port: 1024 + (id % 60_000) as u16,
-            },
-            server: Endpoint {
-                ip: "10.0.0.2".parse().unwrap(),
-                port: 80,
-            },
-            tag: Default::default(),
-            start: ts(start_ms),
-            end: ts(close_ms),
-            mid_stream: false,
-            direction_by: DirectionEvidence::Syn,
-            port_reuse: false,
-            handshake: Handshake::default(),
-            sides: Default::default(),
-            first_fin: Some(CloseEvent {
-                by: Side::Client,
-                at: ts(close_ms),
-            }),
-            first_rst: None,
-            simultaneous_close: false,
-            half_close: false,
-            time_wait: tcp::Sides::Client,
-            end_state: tcp::EndState::Closed,
-            idle_max_ns: 0,
-            anomalies: Default::default(),
-        };
-        let http = HttpFacts {
-            protocol: HttpProtocol::Http1,
-            requests: 1,
-            responses: 1,
-            exchanges: vec![Exchange {
-                status: Some(200),
-                request_first: Some(ts(start_ms + 1)),
-                response_last: Some(ts(start_ms + 2)),
-                persistent: true,
-                ..Exchange::default()
-            }],
-            ..HttpFacts::default()
-        };
+        let (tcp, http) = crate::report::build::sample_facts(id, start_ms, close_ms);
         build_connection(&tcp, &http)
+    }
+
+    #[test]
+    fn tallies_read_out_as_maps_of_the_values_seen() {
+        fn in_order<K: Tallied + std::fmt::Debug>() {
+            assert!(K::ALL.len() <= 16);
+            for (i, k) in K::ALL.iter().enumerate() {
+                assert_eq!(k.index(), i, "{k:?}");
+            }
+            assert!(K::ALL.windows(2).all(|w| w[0] < w[1]));
+        }
+        in_order::<Sides>();
+        in_order::<CloseReason>();
+        in_order::<Flag>();
+        in_order::<Protocol>();
+        let mut t = Tally::<CloseReason>::default();
+        assert!(t.to_map().is_empty());
+        for r in [
+            CloseReason::Unknown,
+            CloseReason::DeadPeer,
+            CloseReason::Unknown,
+        ] {
+            t.bump(r);
+        }
+        let want = BTreeMap::from([(CloseReason::DeadPeer, 1), (CloseReason::Unknown, 2)]);
+        assert_eq!(t.to_map(), want);
+    }
+
+    #[test]
+    fn clients_are_listed_under_their_own_server_whatever_the_order_of_arrival() {
+        // Client c of server s connects three times, twice when c + s is
+        // even; servers and clients interleaved, so the hashed pairs are
+        // not stored in the order they are listed.
+        let twice = |c: u8, s: u8| (c + s) % 2 == 0;
+        let mut agg = Aggregator::default();
+        let mut id = 0;
+        for round in 0..3 {
+            for server in [9u8, 3, 6] {
+                for client in [7u8, 1, 4, 200] {
+                    if round == 0 && twice(client, server) {
+                        continue;
+                    }
+                    id += 1;
+                    let s = id as i64 * 10;
+                    let mut r = rec(id, s, s + 5);
+                    r.server.ip = IpAddr::from([10, 0, 1, server]);
+                    r.client.ip = IpAddr::from([10, 0, 2, client]);
+                    agg.add(&r);
+                }
+            }
+        }
+        let (servers, summary) = agg.finish();
+        assert_eq!(summary.connections, id);
+        let names: Vec<String> = servers.iter().map(|s| s.server.ip.to_string()).collect();
+        assert_eq!(names, ["10.0.1.3", "10.0.1.6", "10.0.1.9"]);
+        for s in &servers {
+            let IpAddr::V4(sip) = s.server.ip else {
+                unreachable!()
+            };
+            let server = sip.octets()[3];
+            let mut want: Vec<(u64, IpAddr)> = [7u8, 1, 4, 200]
+                .into_iter()
+                .map(|c| {
+                    let n = if twice(c, server) { 2 } else { 3 };
+                    (n, IpAddr::from([10, 0, 2, c]))
+                })
+                .collect();
+            // Most connections first, then by address.
+            want.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let got: Vec<(u64, IpAddr)> = s
+                .clients
+                .iter()
+                .map(|c| (c.connections, c.client))
+                .collect();
+            assert_eq!(got, want, "{}", s.server);
+        }
     }
 
     fn pending(agg: &Aggregator) -> usize {

@@ -16,6 +16,7 @@ use super::model::*;
 use crate::http::{self, Exchange, HttpFacts};
 use crate::tcp::{self, Side, TcpFacts};
 use crate::time::Timestamp;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// At the end of the capture, a connection with at least this many
@@ -69,8 +70,13 @@ fn opt_span_ms(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<f64> {
     Some(span_ms(a?, b?))
 }
 
-fn version(v: Option<http::Version>) -> Option<String> {
-    v.map(|v| format!("{}.{}", v / 10, v % 10))
+fn version(v: Option<http::Version>) -> Option<Cow<'static, str>> {
+    v.map(|v| match v {
+        9 => Cow::Borrowed("0.9"),
+        10 => Cow::Borrowed("1.0"),
+        11 => Cow::Borrowed("1.1"),
+        _ => Cow::Owned(format!("{}.{}", v / 10, v % 10)),
+    })
 }
 
 fn framing(f: http::Framing) -> Framing {
@@ -382,10 +388,10 @@ pub fn infer_flags(rec: &ConnectionRecord, http: &HttpFacts, tcp: &TcpFacts) -> 
     flags
 }
 
-fn exchange_record(ex: &Exchange) -> ExchangeRecord {
+fn exchange_record(ex: &Exchange, uri: Option<String>) -> ExchangeRecord {
     ExchangeRecord {
-        method: ex.method.as_deref().map(str::to_owned),
-        uri: ex.uri.as_deref().map(str::to_owned),
+        method: ex.method.clone(),
+        uri,
         status: ex.status,
         request_version: version(ex.request_version),
         response_version: version(ex.response_version),
@@ -401,18 +407,8 @@ fn exchange_record(ex: &Exchange) -> ExchangeRecord {
         framing: framing(ex.response_framing),
         request_framing: framing(ex.request_framing),
         connection: ConnectionHeaders {
-            request: ex
-                .request_connection
-                .tokens()
-                .iter()
-                .map(|t| t.to_string())
-                .collect(),
-            response: ex
-                .response_connection
-                .tokens()
-                .iter()
-                .map(|t| t.to_string())
-                .collect(),
+            request: ex.request_connection.tokens().to_vec(),
+            response: ex.response_connection.tokens().to_vec(),
         },
         keep_alive: KeepAliveRecord {
             timeout: ex.keep_alive.timeout(),
@@ -442,7 +438,7 @@ fn exchange_summary(http: &HttpFacts, recs: &[ExchangeRecord]) -> ExchangeSummar
                 500..=599 => "5xx",
                 _ => "other",
             };
-            *status_classes.entry(class.to_string()).or_insert(0) += 1;
+            *status_classes.entry(Cow::Borrowed(class)).or_insert(0) += 1;
         }
     }
     let mut waits: Vec<f64> = recs.iter().filter_map(|r| r.wait_ms).collect();
@@ -464,9 +460,35 @@ fn exchange_summary(http: &HttpFacts, recs: &[ExchangeRecord]) -> ExchangeSummar
 
 /// Build the report record of one finished connection.
 pub fn build_connection(tcp: &TcpFacts, http: &HttpFacts) -> ConnectionRecord {
+    let exchanges = http
+        .exchanges
+        .iter()
+        .map(|ex| exchange_record(ex, ex.uri.as_deref().map(str::to_owned)))
+        .collect();
+    assemble(tcp, http, exchanges)
+}
+
+/// [`build_connection`] of a connection that is done with its facts: the
+/// request targets move into the record instead of being copied.
+pub(crate) fn build_final(tcp: &TcpFacts, mut http: HttpFacts) -> ConnectionRecord {
+    let exchanges = http
+        .exchanges
+        .iter_mut()
+        .map(|ex| {
+            let uri = ex.uri.take().map(String::from);
+            exchange_record(ex, uri)
+        })
+        .collect();
+    assemble(tcp, &http, exchanges)
+}
+
+fn assemble(
+    tcp: &TcpFacts,
+    http: &HttpFacts,
+    mut exchanges: Vec<ExchangeRecord>,
+) -> ConnectionRecord {
     let [cs, ss] = &tcp.sides;
     let hs = &tcp.handshake;
-    let mut exchanges: Vec<ExchangeRecord> = http.exchanges.iter().map(exchange_record).collect();
     let lost_requests = mark_lost(tcp, &mut exchanges, &http.exchanges);
 
     let first_close = first_close(tcp);
@@ -606,4 +628,99 @@ pub fn build_connection(tcp: &TcpFacts, http: &HttpFacts) -> ConnectionRecord {
     };
     rec.flags = infer_flags(&rec, http, tcp);
     rec
+}
+
+#[cfg(test)]
+pub(crate) use tests::sample_facts;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Endpoint;
+    use crate::http::Protocol as HttpProtocol;
+    use crate::tcp::{CloseEvent, DirectionEvidence, Handshake};
+
+    const MS: i64 = 1_000_000;
+
+    /// The facts of connection `id` from 10.0.0.1 to 10.0.0.2:80: one
+    /// exchange at `start`, closed by the client at `close`.
+    pub(crate) fn sample_facts(id: u64, start_ms: i64, close_ms: i64) -> (TcpFacts, HttpFacts) {
+        let ts = |ms: i64| Timestamp::from_nanos(ms * MS);
+        let tcp = TcpFacts {
+            id,
+            client: Endpoint {
+                ip: "10.0.0.1".parse().unwrap(),
+                port: 1024 + (id % 60_000) as u16,
+            },
+            server: Endpoint {
+                ip: "10.0.0.2".parse().unwrap(),
+                port: 80,
+            },
+            tag: Default::default(),
+            start: ts(start_ms),
+            end: ts(close_ms),
+            mid_stream: false,
+            direction_by: DirectionEvidence::Syn,
+            port_reuse: false,
+            handshake: Handshake::default(),
+            sides: Default::default(),
+            first_fin: Some(CloseEvent {
+                by: Side::Client,
+                at: ts(close_ms),
+            }),
+            first_rst: None,
+            simultaneous_close: false,
+            half_close: false,
+            time_wait: tcp::Sides::Client,
+            end_state: tcp::EndState::Closed,
+            idle_max_ns: 0,
+            anomalies: Default::default(),
+        };
+        let http = HttpFacts {
+            protocol: HttpProtocol::Http1,
+            requests: 1,
+            responses: 1,
+            exchanges: vec![Exchange {
+                status: Some(200),
+                request_first: Some(ts(start_ms + 1)),
+                response_last: Some(ts(start_ms + 2)),
+                persistent: true,
+                ..Exchange::default()
+            }],
+            ..HttpFacts::default()
+        };
+        (tcp, http)
+    }
+
+    #[test]
+    fn a_final_record_is_the_record_of_the_same_facts() {
+        let (tcp, mut http) = sample_facts(7, 100, 200);
+        let ex = &mut http.exchanges[0];
+        ex.method = Some(Cow::Borrowed("GET"));
+        ex.uri = Some("/a?b=c".into());
+        ex.request_version = Some(11);
+        ex.response_version = Some(10);
+        ex.request_connection.push_token(Cow::Borrowed("close"));
+        ex.response_connection
+            .push_token(Cow::Owned("x-custom".into()));
+        let shared = build_connection(&tcp, &http);
+        let moved = build_final(&tcp, http);
+        assert_eq!(moved, shared);
+        let e = &moved.exchanges.as_ref().unwrap()[0];
+        assert_eq!(e.uri.as_deref(), Some("/a?b=c"));
+        // The common strings borrow: no allocation each.
+        assert!(matches!(e.method, Some(Cow::Borrowed("GET"))));
+        assert!(matches!(e.request_version, Some(Cow::Borrowed("1.1"))));
+        assert!(matches!(e.response_version, Some(Cow::Borrowed("1.0"))));
+        assert!(matches!(e.connection.request[..], [Cow::Borrowed("close")]));
+        assert_eq!(e.connection.response, ["x-custom"]);
+    }
+
+    #[test]
+    fn versions_read_as_major_dot_minor() {
+        assert_eq!(version(Some(9)).as_deref(), Some("0.9"));
+        assert_eq!(version(Some(11)).as_deref(), Some("1.1"));
+        assert_eq!(version(Some(20)).as_deref(), Some("2.0"));
+        assert_eq!(version(None), None);
+    }
 }

@@ -733,13 +733,13 @@ pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-fn put_str_list(out: &mut Vec<u8>, list: &[String]) {
+fn put_str_list<S: AsRef<str>>(out: &mut Vec<u8>, list: &[S]) {
     out.push(b'[');
     for (i, s) in list.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        put_str(out, s);
+        put_str(out, s.as_ref());
     }
     out.push(b']');
 }

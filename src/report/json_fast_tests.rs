@@ -8,6 +8,7 @@ use super::*;
 use crate::report::writer::{connection_line, connection_line_serde};
 use crate::report::{Format, ReportWriter, WriterOptions};
 use proptest::prelude::*;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -507,8 +508,17 @@ impl Rng {
             Framing::Close,
         ])
     }
-    fn strings(&mut self) -> Vec<String> {
-        (0..self.below(4)).map(|_| self.string()).collect()
+    /// Owned or borrowed, as the record holds either.
+    fn cow(&mut self) -> Cow<'static, str> {
+        const STATIC: &[&str] = &["GET", "1.1", "close", "keep-alive", "2xx", "\"\\\u{1}"];
+        if self.bool() {
+            Cow::Borrowed(self.pick(STATIC))
+        } else {
+            Cow::Owned(self.string())
+        }
+    }
+    fn cows(&mut self) -> Vec<Cow<'static, str>> {
+        (0..self.below(4)).map(|_| self.cow()).collect()
     }
     fn keepalive_side(&mut self) -> KeepaliveSide {
         KeepaliveSide {
@@ -522,11 +532,11 @@ impl Rng {
     }
     fn exchange(&mut self, base: i64) -> ExchangeRecord {
         ExchangeRecord {
-            method: self.opt(Rng::string),
+            method: self.opt(Rng::cow),
             uri: self.opt(Rng::string),
             status: self.opt(|r| r.next() as u16),
-            request_version: self.opt(Rng::string),
-            response_version: self.opt(Rng::string),
+            request_version: self.opt(Rng::cow),
+            response_version: self.opt(Rng::cow),
             request_first: self.opt(|r| r.ts(base)),
             request_last: self.opt(|r| r.ts(base)),
             response_first: self.opt(|r| r.ts(base)),
@@ -539,8 +549,8 @@ impl Rng {
             framing: self.framing(),
             request_framing: self.framing(),
             connection: ConnectionHeaders {
-                request: self.strings(),
-                response: self.strings(),
+                request: self.cows(),
+                response: self.cows(),
             },
             keep_alive: KeepAliveRecord {
                 timeout: self.opt(Rng::u64),
@@ -647,7 +657,7 @@ impl Rng {
             exchange_summary: self.opt(|r| ExchangeSummary {
                 kept: r.u64(),
                 dropped: r.u64(),
-                status_classes: (0..r.below(4)).map(|_| (r.string(), r.u64())).collect(),
+                status_classes: (0..r.below(4)).map(|_| (r.cow(), r.u64())).collect(),
                 wait_ms: r.opt(Rng::stats),
                 duration_ms: r.opt(Rng::stats),
                 request_body_bytes: r.u64(),

@@ -24,6 +24,7 @@ pub use aggregate::{
     MISSED_REUSE_MIN_EXCESS, REQUEST_CAP_MIN_CONNECTIONS, REQUEST_CAP_MIN_SHARE,
     TIME_WAIT_MIN_CONNECTIONS, TIME_WAIT_MIN_SHARE, WATERMARK_SLACK_NS,
 };
+pub(crate) use build::build_final;
 pub use build::{
     build_connection, timeout_mismatch, DEAD_PEER_MIN_UNANSWERED, TIMEOUT_TOLERANCE_ABS_MS,
     TIMEOUT_TOLERANCE_REL,

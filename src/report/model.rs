@@ -9,6 +9,7 @@
 
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -175,6 +176,8 @@ pub enum Sides {
 }
 
 impl Sides {
+    pub const ALL: [Sides; 4] = [Sides::None, Sides::Client, Sides::Server, Sides::Both];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Sides::None => "none",
@@ -291,6 +294,14 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    pub const ALL: [Protocol; 5] = [
+        Protocol::None,
+        Protocol::Http1,
+        Protocol::Tls,
+        Protocol::Http2,
+        Protocol::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::None => "none",
@@ -503,10 +514,13 @@ pub struct HttpErrorsRecord {
 }
 
 /// `Connection` header tokens of one exchange, lower-cased, in order.
+/// The common tokens (`close`, `keep-alive`, `upgrade`) borrow, as the
+/// standard methods, versions and status classes below do: building a
+/// record of a short connection allocated once per such string.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionHeaders {
-    pub request: Vec<String>,
-    pub response: Vec<String>,
+    pub request: Vec<Cow<'static, str>>,
+    pub response: Vec<Cow<'static, str>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -518,12 +532,12 @@ pub struct KeepAliveRecord {
 /// One request and its response.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExchangeRecord {
-    pub method: Option<String>,
+    pub method: Option<Cow<'static, str>>,
     pub uri: Option<String>,
     pub status: Option<u16>,
     /// `"1.0"`, `"1.1"`.
-    pub request_version: Option<String>,
-    pub response_version: Option<String>,
+    pub request_version: Option<Cow<'static, str>>,
+    pub response_version: Option<Cow<'static, str>>,
     pub request_first: Option<Timestamp>,
     pub request_last: Option<Timestamp>,
     pub response_first: Option<Timestamp>,
@@ -563,7 +577,7 @@ pub struct ExchangeSummary {
     /// Exchanges beyond the HTTP layer's per-connection limit.
     pub dropped: u64,
     /// Final responses per status class: `1xx` .. `5xx`, `other`.
-    pub status_classes: BTreeMap<String, u64>,
+    pub status_classes: BTreeMap<Cow<'static, str>, u64>,
     pub wait_ms: Option<Stats>,
     pub duration_ms: Option<Stats>,
     pub request_body_bytes: u64,

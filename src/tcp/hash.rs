@@ -81,6 +81,12 @@ impl SeededFx {
     }
 }
 
+impl Default for SeededFx {
+    fn default() -> Self {
+        SeededFx::new()
+    }
+}
+
 impl BuildHasher for SeededFx {
     type Hasher = FxHasher;
     fn build_hasher(&self) -> FxHasher {

@@ -80,7 +80,7 @@
 
 mod conn;
 mod facts;
-mod hash;
+pub(crate) mod hash;
 mod keepalive;
 mod reassembly;
 mod seq;
