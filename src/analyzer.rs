@@ -248,13 +248,15 @@ impl Analyzer {
     /// aggregator, with when it ended (see `parallel.rs`).
     /// Its HTTP limits hit are counted here, for both paths.
     pub(crate) fn next_unaggregated(&mut self) -> Option<(ConnectionRecord, FinishOrder)> {
-        let mut f = self.table.pop_finished()?;
-        f.handler.on_end(f.facts.end);
-        count_http_limits(&mut self.http_limits, f.handler.facts());
-        Some((
-            report::build_final(&f.facts, f.handler.into_facts()),
-            f.order,
-        ))
+        let limits = &mut self.http_limits;
+        self.table.take_finished(|f| {
+            f.handler.on_end(f.facts.end);
+            count_http_limits(limits, f.handler.facts());
+            (
+                report::build_final(&f.facts, f.handler.facts_mut()),
+                f.order,
+            )
+        })
     }
 
     /// The next connection that ended, as a report record.

@@ -206,6 +206,11 @@ impl HttpConn {
         &self.facts
     }
 
+    /// For the report of a finished connection, which moves parts out.
+    pub(crate) fn facts_mut(&mut self) -> &mut HttpFacts {
+        &mut self.facts
+    }
+
     pub fn into_facts(self) -> HttpFacts {
         self.facts
     }

@@ -469,8 +469,9 @@ pub fn build_connection(tcp: &TcpFacts, http: &HttpFacts) -> ConnectionRecord {
 }
 
 /// [`build_connection`] of a connection that is done with its facts: the
-/// request targets move into the record instead of being copied.
-pub(crate) fn build_final(tcp: &TcpFacts, mut http: HttpFacts) -> ConnectionRecord {
+/// request targets move into the record instead of being copied (`http`
+/// is left without them).
+pub(crate) fn build_final(tcp: &TcpFacts, http: &mut HttpFacts) -> ConnectionRecord {
     let exchanges = http
         .exchanges
         .iter_mut()
@@ -479,7 +480,7 @@ pub(crate) fn build_final(tcp: &TcpFacts, mut http: HttpFacts) -> ConnectionReco
             exchange_record(ex, uri)
         })
         .collect();
-    assemble(tcp, &http, exchanges)
+    assemble(tcp, http, exchanges)
 }
 
 fn assemble(
@@ -704,7 +705,7 @@ mod tests {
         ex.response_connection
             .push_token(Cow::Owned("x-custom".into()));
         let shared = build_connection(&tcp, &http);
-        let moved = build_final(&tcp, http);
+        let moved = build_final(&tcp, &mut http);
         assert_eq!(moved, shared);
         let e = &moved.exchanges.as_ref().unwrap()[0];
         assert_eq!(e.uri.as_deref(), Some("/a?b=c"));

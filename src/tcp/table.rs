@@ -411,6 +411,23 @@ impl<H: StreamHandler> FlowTable<H> {
     /// The next connection that ended, in the order they ended. Its
     /// handler has not had [`StreamHandler::on_end`] yet.
     pub fn pop_finished(&mut self) -> Option<Finished<H>> {
+        self.refill_finished();
+        self.finished.pop_front()
+    }
+
+    /// [`FlowTable::pop_finished`] in place: `f` sees the next connection
+    /// that ended where it is queued, and it is dropped there. Moving a
+    /// connection's kilobyte of state out through an `Option` showed in
+    /// profiles of short connections.
+    pub fn take_finished<R>(&mut self, f: impl FnOnce(&mut Finished<H>) -> R) -> Option<R> {
+        self.refill_finished();
+        let r = f(self.finished.front_mut()?);
+        // Dropped in the queue's buffer, not moved out first.
+        drop(self.finished.drain(..1));
+        Some(r)
+    }
+
+    fn refill_finished(&mut self) {
         if self.finished.is_empty() {
             // End of capture: finish the rest one at a time, so they are
             // never all queued at once (a record's worth of memory each).
@@ -422,7 +439,6 @@ impl<H: StreamHandler> FlowTable<H> {
                 }
             }
         }
-        self.finished.pop_front()
     }
 
     /// End of capture: every connection still tracked is finished, in the
