@@ -1,9 +1,10 @@
 //! The flow table: connections by (tag, unordered endpoint pair), least
-//! recently active first in an intrusive list for O(1) eviction, and the
-//! tombstones of closed connections until their capture-time deadline.
+//! recently active first in a linked list (by slot index) for O(1)
+//! eviction, and the tombstones of closed connections until their
+//! capture-time deadline.
 //!
-//! Memory: an open connection costs its slot (the connection's state) and
-//! a `map` entry; a tombstone costs a `Tombs` entry (40 bytes for IPv4,
+//! Memory: an open connection costs its slot (the connection's state), its
+//! 24-byte LRU link and a `map` entry; a tombstone costs a `Tombs` entry (40 bytes for IPv4,
 //! 72 otherwise, at up to twice that while the map is half full after
 //! growing) and 8 bytes of deadline queue.
 //!
@@ -65,6 +66,14 @@ const NIL: u32 = u32::MAX;
 
 struct Slot<H> {
     conn: Conn<H>,
+}
+
+/// A slot's place in the LRU list, kept apart from the slots in a dense
+/// array: moving a connection to the tail touches two or three others,
+/// and in the slots (a kilobyte each) every one of those was a cache miss
+/// per packet.
+#[derive(Clone, Copy)]
+struct Link {
     prev: u32,
     next: u32,
     /// Table time of the latest segment: non-decreasing along the LRU list.
@@ -73,6 +82,13 @@ struct Slot<H> {
     /// cleared by the next segment.
     idle_reported: bool,
 }
+
+const UNLINKED: Link = Link {
+    prev: NIL,
+    next: NIL,
+    touched: Timestamp::MIN,
+    idle_reported: false,
+};
 
 /// What stays of a closed connection during its linger: enough to absorb
 /// late segments and to recognise a new SYN on the same 4-tuple as port
@@ -234,6 +250,8 @@ pub struct FlowTable<H> {
     finished: VecDeque<Finished<H>>,
     map: KeyMap<u32>,
     slots: Vec<Option<Slot<H>>>,
+    /// The LRU list, by slot index (as long as `slots`).
+    links: Vec<Link>,
     free: Vec<u32>,
     /// Least recently active at the head.
     head: u32,
@@ -261,6 +279,7 @@ impl<H: StreamHandler> FlowTable<H> {
             finished: VecDeque::new(),
             map: KeyMap::new(),
             slots: Vec::new(),
+            links: Vec::new(),
             free: Vec::new(),
             head: NIL,
             tail: NIL,
@@ -471,16 +490,18 @@ impl<H: StreamHandler> FlowTable<H> {
     /// so the cost is the number of idle connections, not the table size.
     pub fn idle_since(&mut self, cutoff: Timestamp, mut f: impl FnMut(&TcpFacts, &H)) {
         let mut i = self.head;
-        while let Some(Some(slot)) = self.slots.get_mut(i as usize) {
-            if slot.touched >= cutoff {
+        while let (Some(Some(slot)), Some(link)) =
+            (self.slots.get(i as usize), self.links.get_mut(i as usize))
+        {
+            if link.touched >= cutoff {
                 break;
             }
-            i = slot.next;
-            if slot.idle_reported {
+            i = link.next;
+            if link.idle_reported {
                 continue;
             }
             if let Some(facts) = slot.conn.snapshot() {
-                slot.idle_reported = true;
+                link.idle_reported = true;
                 f(&facts, &slot.conn.handler);
             }
         }
@@ -526,18 +547,19 @@ impl<H: StreamHandler> FlowTable<H> {
             Some(i) => i,
             None => {
                 self.slots.push(None);
+                self.links.push(UNLINKED);
                 (self.slots.len() - 1) as u32
             }
         };
         if let Some(s) = self.slots.get_mut(idx as usize) {
             debug_assert!(FlowKey::of_conn(&conn.facts) == key);
-            *s = Some(Slot {
-                conn,
-                prev: NIL,
-                next: NIL,
+            *s = Some(Slot { conn });
+        }
+        if let Some(l) = self.links.get_mut(idx as usize) {
+            *l = Link {
                 touched: self.now,
-                idle_reported: false,
-            });
+                ..UNLINKED
+            };
         }
         self.map.insert(&key, idx);
         self.link_tail(idx);
@@ -569,10 +591,9 @@ impl<H: StreamHandler> FlowTable<H> {
     }
 
     fn links(&mut self, i: u32) -> Option<(&mut u32, &mut u32)> {
-        self.slots
+        self.links
             .get_mut(i as usize)
-            .and_then(Option::as_mut)
-            .map(|s| (&mut s.prev, &mut s.next))
+            .map(|l| (&mut l.prev, &mut l.next))
     }
 
     fn unlink(&mut self, i: u32) {
@@ -617,9 +638,9 @@ impl<H: StreamHandler> FlowTable<H> {
     /// Mark slot `i` as the most recently active.
     fn touch(&mut self, i: u32) {
         let now = self.now;
-        if let Some(Some(s)) = self.slots.get_mut(i as usize) {
-            s.touched = now;
-            s.idle_reported = false;
+        if let Some(l) = self.links.get_mut(i as usize) {
+            l.touched = now;
+            l.idle_reported = false;
         }
         if self.tail != i {
             self.unlink(i);
@@ -640,7 +661,8 @@ mod tests {
     #[test]
     fn slot_and_tombstone_sizes_stay_small() {
         let slot = std::mem::size_of::<Slot<HttpConn>>();
-        assert!(slot <= 1288, "slot is {slot} bytes");
+        assert!(slot <= 1264, "slot is {slot} bytes");
+        assert!(std::mem::size_of::<Link>() <= 24);
         let tomb = std::mem::size_of::<(V4Key, Tomb)>();
         assert!(tomb <= 40, "IPv4 tombstone entry is {tomb} bytes");
     }
