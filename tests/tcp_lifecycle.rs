@@ -585,28 +585,30 @@ fn connections_taken_in_place_come_out_as_popped() {
     }
     let summary =
         |f: &Finished<Rec>| (f.facts.id, f.facts.end_state, f.order, f.handler.text(TO_S));
-    let end = Timestamp::from_nanos(100 * SEC);
-    let mut taken = Sim::new(Sim::default_cfg());
-    let mut a = Vec::new();
-    for (i, p) in pkts.iter().enumerate() {
-        taken.table.handle(&p.seg());
-        if i == pkts.len() - 1 {
-            taken.table.finish_all(end);
+    type Summary = (u64, EndState, FinishOrder, String);
+    // Feeds every packet, ends the capture after the last, and drains the
+    // table with `drain` after each.
+    let run = |drain: &mut dyn FnMut(&mut FlowTable<Rec>, &mut Vec<Summary>)| {
+        let mut sim = Sim::new(Sim::default_cfg());
+        let mut out = Vec::new();
+        for (i, p) in pkts.iter().enumerate() {
+            sim.table.handle(&p.seg());
+            if i == pkts.len() - 1 {
+                sim.table.finish_all(Timestamp::from_nanos(100 * SEC));
+            }
+            drain(&mut sim.table, &mut out);
         }
+        (sim, out)
+    };
+    let (mut taken, a) = run(&mut |t, out| {
         // Bounded, so a connection handed out twice fails, not hangs.
-        a.extend(std::iter::from_fn(|| taken.table.take_finished(|f| summary(f))).take(10));
-    }
-    let mut popped = Sim::new(Sim::default_cfg());
-    let mut b = Vec::new();
-    for (i, p) in pkts.iter().enumerate() {
-        popped.table.handle(&p.seg());
-        if i == pkts.len() - 1 {
-            popped.table.finish_all(end);
+        out.extend(std::iter::from_fn(|| t.take_finished(|f| summary(f))).take(10));
+    });
+    let (_, b) = run(&mut |t, out| {
+        while let Some(f) = t.pop_finished() {
+            out.push(summary(&f));
         }
-        while let Some(f) = popped.table.pop_finished() {
-            b.push(summary(&f));
-        }
-    }
+    });
     assert_eq!(a.len(), 3);
     assert_eq!(a, b);
     assert_eq!(a[2].1, EndState::Open);

@@ -119,6 +119,8 @@ impl<K> Default for Tally<K> {
 
 impl<K: Tallied> Tally<K> {
     fn bump(&mut self, k: K) {
+        // A variant missing from `ALL` would be counted and never read.
+        debug_assert!(K::ALL.get(k.index()) == Some(&k));
         if let Some(c) = self.n.get_mut(k.index()) {
             *c += 1;
         }

@@ -429,26 +429,22 @@ fn exchange_record(ex: &Exchange, uri: Option<String>) -> ExchangeRecord {
 /// [`Stats::of`] the values, sorted on the stack when they are few (most
 /// connections carry a handful of exchanges; two vectors per record were a
 /// tenth of the allocations on short connections).
-fn stats_of(values: impl Iterator<Item = f64>) -> Option<Stats> {
-    const FEW: usize = 32;
-    let mut few = [0.0; FEW];
+fn stats_of(mut values: impl Iterator<Item = f64>) -> Option<Stats> {
+    let mut few = [0.0; 32];
     let mut n = 0;
-    let mut many: Vec<f64> = Vec::new();
-    for v in values {
-        if let Some(slot) = few.get_mut(n) {
-            *slot = v;
-            n += 1;
-        } else {
-            if many.is_empty() {
-                many.extend_from_slice(&few);
-            }
-            many.push(v);
-        }
+    // `few` first: the zip stops before taking a value it has no room for.
+    for (slot, v) in few.iter_mut().zip(&mut values) {
+        *slot = v;
+        n += 1;
     }
-    if many.is_empty() {
-        Stats::of(few.get_mut(..n).unwrap_or_default())
-    } else {
-        Stats::of(&mut many)
+    match values.next() {
+        None => Stats::of(few.get_mut(..n).unwrap_or_default()),
+        Some(v) => {
+            let mut many = few.to_vec();
+            many.push(v);
+            many.extend(values);
+            Stats::of(&mut many)
+        }
     }
 }
 

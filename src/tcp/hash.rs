@@ -1,12 +1,14 @@
-//! The flow table's hasher: FxHash (the multiply-rotate hash of rustc and
-//! Firefox), written out here rather than pulled in as a crate because it is
-//! twenty lines. SipHash, std's default, costs several times more per lookup
-//! and the table is looked up once per packet.
+//! The hasher of the flow table and of the report's per-pair map: FxHash
+//! (the multiply-rotate hash of rustc and Firefox), written out here rather
+//! than pulled in as a crate because it is twenty lines. SipHash, std's
+//! default, costs several times more per lookup and the table is looked up
+//! once per packet.
 //!
 //! FxHash is not keyed, and capture contents may be chosen by an attacker
 //! (crafted ports to collide buckets), so each table seeds its hasher with a
 //! random word taken from std's `RandomState`. The seed only changes bucket
-//! order; no output depends on iteration order of the table.
+//! order; no output depends on iteration order of either map (the report
+//! sorts its pairs).
 
 use std::hash::{BuildHasher, Hasher};
 

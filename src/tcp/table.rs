@@ -4,9 +4,9 @@
 //! capture-time deadline.
 //!
 //! Memory: an open connection costs its slot (the connection's state), its
-//! 24-byte LRU link and a `map` entry; a tombstone costs a `Tombs` entry (40 bytes for IPv4,
-//! 72 otherwise, at up to twice that while the map is half full after
-//! growing) and 8 bytes of deadline queue.
+//! 24-byte LRU link and a `map` entry; a tombstone costs a `Tombs` entry
+//! (40 bytes for IPv4, 72 otherwise, at up to twice that while the map is
+//! half full after growing) and 8 bytes of deadline queue.
 //!
 //! Invariants: `map`, the slots and the LRU list hold the same connections;
 //! `len() <= max_connections`; finished connections are queued in the order
@@ -63,10 +63,6 @@ impl FlowKey {
 }
 
 const NIL: u32 = u32::MAX;
-
-struct Slot<H> {
-    conn: Conn<H>,
-}
 
 /// A slot's place in the LRU list, kept apart from the slots in a dense
 /// array: moving a connection to the tail touches two or three others,
@@ -249,7 +245,8 @@ pub struct FlowTable<H> {
     factory: Box<dyn FnMut() -> H>,
     finished: VecDeque<Finished<H>>,
     map: KeyMap<u32>,
-    slots: Vec<Option<Slot<H>>>,
+    /// The connections' state, by slot index.
+    slots: Vec<Option<Conn<H>>>,
     /// The LRU list, by slot index (as long as `slots`).
     links: Vec<Link>,
     free: Vec<u32>,
@@ -316,9 +313,7 @@ impl<H: StreamHandler> FlowTable<H> {
                 let new_syn = f.syn()
                     && !f.ack()
                     && !f.rst()
-                    && self
-                        .slot(i)
-                        .is_some_and(|s| s.conn.is_new_syn(seg.src, seg.seq));
+                    && self.slot(i).is_some_and(|s| s.is_new_syn(seg.src, seg.seq));
                 if new_syn {
                     // Port reuse (RFC 9293 3.6.1: a SYN may reopen a 4-tuple
                     // in TIME-WAIT): the old connection ends here.
@@ -356,13 +351,13 @@ impl<H: StreamHandler> FlowTable<H> {
         let Some(Some(slot)) = self.slots.get_mut(idx as usize) else {
             return;
         };
-        slot.conn.handle(seg, &mut env);
-        if slot.conn.is_done() {
+        slot.handle(seg, &mut env);
+        if slot.is_done() {
             // Closed both ways, or reset: finished now (its record need not
             // wait), its key kept as a tombstone for `close_linger`.
             let ns = i64::try_from(linger.as_nanos()).unwrap_or(i64::MAX);
             let deadline = Timestamp::from_nanos(now.nanos().saturating_add(ns));
-            let tomb = Tomb::new(&key, deadline, slot.conn.client_isn());
+            let tomb = Tomb::new(&key, deadline, slot.client_isn());
             self.finish_slot(idx, false);
             // Bounded by the connection cap: a 4-tuple reused over and over
             // within a long linger would otherwise queue without end. Every
@@ -469,7 +464,7 @@ impl<H: StreamHandler> FlowTable<H> {
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|s| (s.conn.facts.id, i as u32)))
+            .filter_map(|(i, s)| s.as_ref().map(|s| (s.facts.id, i as u32)))
             .collect();
         // Highest id first: popped from the back, lowest first.
         live.sort_unstable_by(|a, b| b.cmp(a));
@@ -500,9 +495,9 @@ impl<H: StreamHandler> FlowTable<H> {
             if link.idle_reported {
                 continue;
             }
-            if let Some(facts) = slot.conn.snapshot() {
+            if let Some(facts) = slot.snapshot() {
                 link.idle_reported = true;
-                f(&facts, &slot.conn.handler);
+                f(&facts, &slot.handler);
             }
         }
     }
@@ -526,7 +521,7 @@ impl<H: StreamHandler> FlowTable<H> {
         self.total_buffered
     }
 
-    fn slot(&self, i: u32) -> Option<&Slot<H>> {
+    fn slot(&self, i: u32) -> Option<&Conn<H>> {
         self.slots.get(i as usize).and_then(Option::as_ref)
     }
 
@@ -553,7 +548,7 @@ impl<H: StreamHandler> FlowTable<H> {
         };
         if let Some(s) = self.slots.get_mut(idx as usize) {
             debug_assert!(FlowKey::of_conn(&conn.facts) == key);
-            *s = Some(Slot { conn });
+            *s = Some(conn);
         }
         if let Some(l) = self.links.get_mut(idx as usize) {
             *l = Link {
@@ -572,18 +567,18 @@ impl<H: StreamHandler> FlowTable<H> {
         let Some(mut slot) = self.slots.get_mut(i as usize).and_then(Option::take) else {
             return;
         };
-        self.map.remove(&FlowKey::of_conn(&slot.conn.facts));
+        self.map.remove(&FlowKey::of_conn(&slot.facts));
         self.free.push(i);
         let mut env = Env {
             cfg: &self.cfg,
             total_buffered: &mut self.total_buffered,
             limits: &mut self.limits,
         };
-        slot.conn.finish(evicted, &mut env);
-        debug_assert_eq!(slot.conn.buffered(), 0);
+        slot.finish(evicted, &mut env);
+        debug_assert_eq!(slot.buffered(), 0);
         self.finished.push_back(Finished {
-            facts: slot.conn.facts,
-            handler: slot.conn.handler,
+            facts: slot.facts,
+            handler: slot.handler,
             order: FinishOrder {
                 event: self.current_event,
             },
@@ -660,7 +655,7 @@ mod tests {
     /// of tombstones.
     #[test]
     fn slot_and_tombstone_sizes_stay_small() {
-        let slot = std::mem::size_of::<Slot<HttpConn>>();
+        let slot = std::mem::size_of::<Option<Conn<HttpConn>>>();
         assert!(slot <= 1264, "slot is {slot} bytes");
         assert!(std::mem::size_of::<Link>() <= 24);
         let tomb = std::mem::size_of::<(V4Key, Tomb)>();
