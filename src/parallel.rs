@@ -293,14 +293,6 @@ fn shard_of(decoded: &Result<decode::Segment<'_>, SkipReason>, n: usize, reader_
 /// skipped by length, while the reader walks and maps every byte.
 pub const LARGE_FRAME_BYTES: usize = 1024;
 
-/// The reader's parts of the shard hash (a worker has two), decided once,
-/// from the first round: none when frames are large (reading is then most
-/// of the work, and the reader is the busiest thread already), one (half a
-/// worker's share) otherwise. Measured with `--threads 2`, median of 5:
-/// on `keepalive` (1257 B a frame) 0.36 s with none against 0.42 s with
-/// one; on `short` (191 B) 1.22 s with one against 1.57 s with none and
-/// 1.39 s with two; on `idle` (440 B) 0.69 s with one, 0.79 s with none,
-/// 0.80 s with two.
 /// Shard `shard`'s part of a limit of the whole table (`max_connections`,
 /// `max_buffer_total`), in proportion to its part of the hash, so the
 /// shards together hold what one table would, however the connections are
@@ -315,6 +307,15 @@ fn shard_limit(total: usize, shard: usize, n: usize, reader_parts: u64) -> usize
     usize::try_from(share).unwrap_or(usize::MAX).max(1)
 }
 
+/// The reader's parts of the shard hash (a worker has two), decided once,
+/// from the first round: none when frames are large (reading is then much
+/// of the work: with a fifth of the hash against a worker's four fifths,
+/// measured after the reader's strided prefetch, `keepalive` ran no faster
+/// and took 9 % more CPU), one (half a worker's share) otherwise. Measured with `--threads 2`, median of 5:
+/// on `keepalive` (1257 B a frame) 0.36 s with none against 0.42 s with
+/// one; on `short` (191 B) 1.22 s with one against 1.57 s with none and
+/// 1.39 s with two; on `idle` (440 B) 0.69 s with one, 0.79 s with none,
+/// 0.80 s with two.
 fn reader_parts(frames: usize, bytes: usize) -> u64 {
     if frames > 0 && bytes / frames >= LARGE_FRAME_BYTES {
         0

@@ -20,6 +20,11 @@ pub const READ_AHEAD_BYTES: usize = 64 * 1024;
 /// 0.26 s with 4 MiB, 0.32 s through `read()`).
 pub const MAP_WINDOW_BYTES: usize = 1 << 20;
 
+/// How many records of the same length past the next one
+/// [`Input::prefetch_next`] asks for (1 to 4 measured on `keepalive`: 2 and
+/// 3 alike, 1 and 4 slower).
+const STRIDES_AHEAD: usize = 2;
+
 /// A read problem before the file's name is attached: the byte offset where
 /// it starts, and what it is.
 pub(super) type Problem = (u64, CaptureErrorKind);
@@ -176,12 +181,26 @@ impl Input {
         self.pos = self.pos.saturating_add(n as u64);
     }
 
-    /// Called by a parser once it has consumed a record or block: prefetches
-    /// the next one's header at [`Input::pos`] when it lies in the current
-    /// window ([`super::mapped::prefetch`]).
+    /// Called by a parser once it has consumed a record or block of `stride`
+    /// bytes: prefetches the next one's header at [`Input::pos`], and those
+    /// of the [`STRIDES_AHEAD`] after it if they are as long, when they lie in
+    /// the current window ([`super::mapped::prefetch`]). The next header
+    /// alone leaves one miss per record in flight, which a reader doing
+    /// little per record (the `--threads` reader) waits out; bulk transfers
+    /// repeat one frame size for long runs. Measured on `keepalive`, `short`
+    /// unchanged: 0.276 -> 0.261 s single-threaded, 0.253 -> 0.224 s with
+    /// `--threads 2` (the reader's walk of the records from 16 % of the
+    /// samples to 6 %).
     #[inline]
-    pub fn prefetch_next(&self) {
-        super::mapped::prefetch(self.window(), self.cursor());
+    pub fn prefetch_next(&self, stride: usize) {
+        let (w, at) = (self.window(), self.cursor());
+        for k in 0..=STRIDES_AHEAD {
+            let p = at.saturating_add(stride.saturating_mul(k));
+            // A header and the link, IP and TCP headers behind it can
+            // straddle two lines.
+            super::mapped::prefetch(w, p);
+            super::mapped::prefetch(w, p.saturating_add(64));
+        }
     }
 
     /// The bytes the last `peek` looked into; see [`Input::cursor`].

@@ -47,9 +47,10 @@ impl Window {
 /// header as soon as it knows where that lies: walking the records is a
 /// chain of dependent loads, one cache miss per packet on large frames
 /// (BENCHMARKS.md), and the prefetch lets the miss overlap the analysis of
-/// the frame before. `--threads` workers call it with the payloads of the
-/// frames a few ahead in their batch, which the reader touched last on
-/// another core.
+/// the frame before; it also asks for where the records after it lie if
+/// they are as long (`Input::prefetch_next`). `--threads` workers call it
+/// with the payloads of the frames a few ahead in their batch, which the
+/// reader touched last on another core.
 #[allow(unsafe_code)]
 #[inline]
 pub fn prefetch(bytes: &[u8], at: usize) {

@@ -117,7 +117,7 @@ impl Pcap {
         }
         let at = input.cursor() + hlen;
         input.consume(total);
-        input.prefetch_next();
+        input.prefetch_next(total);
         // A fraction at or above one second (seen in broken writers) is
         // carried into the seconds by from_parts, not rejected.
         let ts = Timestamp::from_parts(secs.into(), frac.into(), self.magic.units_per_sec);

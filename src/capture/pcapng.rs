@@ -145,7 +145,7 @@ impl PcapNg {
             }
             let at = input.cursor();
             input.consume(len);
-            input.prefetch_next();
+            input.prefetch_next(len);
             let block = input.window().get(at..at + len).unwrap_or_default();
             let trailer = arr::<4>(block, len - 4).unwrap_or_default();
             check_trailer(btype, len as u32, e.u32(trailer), start)?;

@@ -188,7 +188,7 @@ impl<H: StreamHandler> Conn<H> {
         !(self.decided && src == self.facts.client && self.isn[0] == Some(isn))
     }
 
-    /// The client and its ISN, when known: what a [`Tomb`] keeps to tell a
+    /// The client and its ISN, when known: what a `Tomb` keeps to tell a
     /// retransmitted SYN from a new one.
     pub(crate) fn client_isn(&self) -> Option<(Endpoint, u32)> {
         if self.decided {
