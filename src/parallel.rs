@@ -280,8 +280,10 @@ fn shard_of(decoded: &Result<decode::Segment<'_>, SkipReason>, n: usize, reader_
     h = mix(h, ((lo.port as u64) << 16) | hi.port as u64);
     h = mix(h, seg.tag.vlan.map_or(0x1_0000, u64::from));
     h = mix(h, seg.tag.tunnel_id.map_or(1 << 32, u64::from));
-    // The high bits are the best mixed.
-    let part = (h >> 32) % (2 * (n as u64 - 1) + reader_parts);
+    // The high bits are the best mixed; scaled into the parts by a
+    // multiply rather than a division (a fifth of this function's time).
+    let parts = 2 * (n as u64 - 1) + reader_parts;
+    let part = ((u128::from(h >> 32) * u128::from(parts)) >> 32) as u64;
     match part.checked_sub(reader_parts) {
         None => 0,
         Some(p) => (1 + p / 2) as u32,
