@@ -249,13 +249,10 @@ impl Analyzer {
     /// Its HTTP limits hit are counted here, for both paths.
     pub(crate) fn next_unaggregated(&mut self) -> Option<(ConnectionRecord, FinishOrder)> {
         let limits = &mut self.http_limits;
-        self.table.take_finished(|f| {
-            f.handler.on_end(f.facts.end);
-            count_http_limits(limits, f.handler.facts());
-            (
-                report::build_final(&f.facts, f.handler.facts_mut()),
-                f.order,
-            )
+        self.table.take_finished(|facts, handler, order| {
+            handler.on_end(facts.end);
+            count_http_limits(limits, handler.facts());
+            (report::build_final(facts, handler.facts_mut()), order)
         })
     }
 

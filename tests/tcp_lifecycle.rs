@@ -583,8 +583,9 @@ fn connections_taken_in_place_come_out_as_popped() {
             _ => {}
         }
     }
-    let summary =
-        |f: &Finished<Rec>| (f.facts.id, f.facts.end_state, f.order, f.handler.text(TO_S));
+    let summary = |facts: &TcpFacts, handler: &Rec, order: FinishOrder| {
+        (facts.id, facts.end_state, order, handler.text(TO_S))
+    };
     type Summary = (u64, EndState, FinishOrder, String);
     // Feeds every packet, ends the capture after the last, and drains the
     // table with `drain` after each.
@@ -602,16 +603,58 @@ fn connections_taken_in_place_come_out_as_popped() {
     };
     let (mut taken, a) = run(&mut |t, out| {
         // Bounded, so a connection handed out twice fails, not hangs.
-        out.extend(std::iter::from_fn(|| t.take_finished(|f| summary(f))).take(10));
+        out.extend(std::iter::from_fn(|| t.take_finished(|f, h, o| summary(f, h, o))).take(10));
     });
     let (_, b) = run(&mut |t, out| {
         while let Some(f) = t.pop_finished() {
-            out.push(summary(&f));
+            out.push(summary(&f.facts, &f.handler, f.order));
         }
     });
     assert_eq!(a.len(), 3);
     assert_eq!(a, b);
     assert_eq!(a[2].1, EndState::Open);
     assert_eq!(a[2].2.event, u64::MAX);
-    assert!(taken.table.take_finished(|_| ()).is_none());
+    assert!(taken.table.take_finished(|_, _, _| ()).is_none());
+}
+
+#[test]
+fn a_finished_connection_waiting_in_its_slot_is_handed_out_once() {
+    // One connection reset and left untaken, one open; then the end
+    // of the capture, and a new connection after it that takes a slot. The
+    // closed one waits in its slot: the end of the capture must not finish
+    // it again, nor the new one reuse its slot before it is taken.
+    let mut sim = Sim::new(Sim::default_cfg());
+    let mut closed = Flow::between(ep("10.0.0.1", 40_000), ep("10.0.0.2", 80), 1000, 5000);
+    closed.at(SEC);
+    let mut open = Flow::between(ep("10.0.0.1", 40_001), ep("10.0.0.2", 80), 1000, 5000);
+    open.at(2 * SEC);
+    for p in closed.handshake() {
+        sim.table.handle(&p.seg());
+    }
+    // A reset finishes it at once.
+    sim.table.handle(&closed.s_rst().seg());
+    for p in open.handshake() {
+        sim.table.handle(&p.seg());
+    }
+    assert_eq!(sim.table.len(), 1);
+    sim.table.finish_all(Timestamp::from_nanos(10 * SEC));
+    let mut late = Flow::between(ep("10.0.0.1", 40_002), ep("10.0.0.2", 80), 1000, 5000);
+    late.at(11 * SEC);
+    sim.table.handle(&late.handshake()[0].seg());
+    let drain = |t: &mut FlowTable<Rec>, ids: &mut Vec<u64>| {
+        while let Some(id) = t.take_finished(|f, _, _| f.id) {
+            ids.push(id);
+            assert!(ids.len() <= 3, "{ids:?}");
+        }
+    };
+    let mut ids = Vec::new();
+    drain(&mut sim.table, &mut ids);
+    // Both finished by then, each handed out once; the new connection is
+    // open, in a slot of its own.
+    assert_eq!(ids, [1, 2]);
+    assert_eq!(sim.table.len(), 1);
+    sim.table.finish_all(Timestamp::from_nanos(12 * SEC));
+    drain(&mut sim.table, &mut ids);
+    assert_eq!(ids, [1, 2, 3]);
+    assert!(sim.table.is_empty());
 }

@@ -8,9 +8,9 @@
 //! (40 bytes for IPv4, 72 otherwise, at up to twice that while the map is
 //! half full after growing) and 8 bytes of deadline queue.
 //!
-//! Invariants: `map`, the slots and the LRU list hold the same connections;
-//! `len() <= max_connections`; finished connections are queued in the order
-//! they ended; nothing here reads the clock (time is the latest segment
+//! Invariants: `map`, the LRU list and the slots not marked finished hold
+//! the same connections; `len() <= max_connections`; finished connections
+//! stay in their slots, queued in the order they ended, until taken; nothing here reads the clock (time is the latest segment
 //! timestamp seen, never moving backwards).
 //!
 //! The table never calls [`StreamHandler::on_end`]: the consumer of
@@ -77,6 +77,8 @@ struct Link {
     /// The current idle period was reported by [`FlowTable::idle_since`];
     /// cleared by the next segment.
     idle_reported: bool,
+    /// The slot's connection is finished and queued, not yet taken.
+    finished: bool,
 }
 
 const UNLINKED: Link = Link {
@@ -84,6 +86,7 @@ const UNLINKED: Link = Link {
     next: NIL,
     touched: Timestamp::MIN,
     idle_reported: false,
+    finished: false,
 };
 
 /// What stays of a closed connection during its linger: enough to absorb
@@ -243,7 +246,10 @@ pub struct FlowTable<H> {
     late_segments: u64,
     cfg: TcpConfig,
     factory: Box<dyn FnMut() -> H>,
-    finished: VecDeque<Finished<H>>,
+    /// Slots of the connections finished and not yet taken, in the order
+    /// they ended: a finished connection stays in its slot (out of `map`
+    /// and the LRU list) until taken, so it is never moved to be queued.
+    finished: VecDeque<(u32, FinishOrder)>,
     map: KeyMap<u32>,
     /// The connections' state, by slot index.
     slots: Vec<Option<Conn<H>>>,
@@ -405,7 +411,7 @@ impl<H: StreamHandler> FlowTable<H> {
         }
         self.current_event = u64::MAX;
         while let Some(i) = self.closing.pop() {
-            if self.slot(i).is_some() {
+            if self.live(i).is_some() {
                 self.finish_slot(i, false);
             }
         }
@@ -426,19 +432,47 @@ impl<H: StreamHandler> FlowTable<H> {
     /// handler has not had [`StreamHandler::on_end`] yet.
     pub fn pop_finished(&mut self) -> Option<Finished<H>> {
         self.refill_finished();
-        self.finished.pop_front()
+        let (i, order) = self.finished.pop_front()?;
+        let conn = self.slots.get_mut(i as usize).and_then(Option::take);
+        self.free_slot(i);
+        conn.map(|c| Finished {
+            facts: c.facts,
+            handler: c.handler,
+            order,
+        })
     }
 
-    /// [`FlowTable::pop_finished`] in place: `f` sees the next connection
-    /// that ended where it is queued, and it is dropped there. Moving a
-    /// connection's kilobyte of state out through an `Option` showed in
-    /// profiles of short connections.
-    pub fn take_finished<R>(&mut self, f: impl FnOnce(&mut Finished<H>) -> R) -> Option<R> {
-        self.refill_finished();
-        let r = f(self.finished.front_mut()?);
-        // Dropped in the queue's buffer, not moved out first.
-        drop(self.finished.drain(..1));
-        Some(r)
+    /// [`FlowTable::pop_finished`] in place: `f` sees the facts, handler
+    /// and finish order of the next connection that ended in its slot,
+    /// and it is dropped there. Moving a connection's kilobyte of state
+    /// out of its slot and into a queue, and out again, showed in profiles
+    /// of short connections.
+    pub fn take_finished<R>(
+        &mut self,
+        f: impl FnOnce(&TcpFacts, &mut H, FinishOrder) -> R,
+    ) -> Option<R> {
+        loop {
+            self.refill_finished();
+            let (i, order) = self.finished.pop_front()?;
+            // Every queued slot holds its connection; one that did not
+            // would be skipped, not end the drain.
+            let Some(Some(c)) = self.slots.get_mut(i as usize) else {
+                continue;
+            };
+            let r = f(&c.facts, &mut c.handler, order);
+            if let Some(slot) = self.slots.get_mut(i as usize) {
+                *slot = None;
+            }
+            self.free_slot(i);
+            return Some(r);
+        }
+    }
+
+    fn free_slot(&mut self, i: u32) {
+        if let Some(l) = self.links.get_mut(i as usize) {
+            l.finished = false;
+        }
+        self.free.push(i);
     }
 
     fn refill_finished(&mut self) {
@@ -447,7 +481,7 @@ impl<H: StreamHandler> FlowTable<H> {
             // never all queued at once (a record's worth of memory each).
             self.current_event = u64::MAX;
             while let Some(i) = self.closing.pop() {
-                if self.slot(i).is_some() {
+                if self.live(i).is_some() {
                     self.finish_slot(i, false);
                     break;
                 }
@@ -460,11 +494,8 @@ impl<H: StreamHandler> FlowTable<H> {
     pub fn finish_all(&mut self, now: Timestamp) {
         self.current_event = u64::MAX;
         self.expire(now);
-        let mut live: Vec<(u64, u32)> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|s| (s.facts.id, i as u32)))
+        let mut live: Vec<(u64, u32)> = (0..self.slots.len() as u32)
+            .filter_map(|i| self.live(i).map(|s| (s.facts.id, i)))
             .collect();
         // Highest id first: popped from the back, lowest first.
         live.sort_unstable_by(|a, b| b.cmp(a));
@@ -525,6 +556,12 @@ impl<H: StreamHandler> FlowTable<H> {
         self.slots.get(i as usize).and_then(Option::as_ref)
     }
 
+    /// The connection in slot `i` if it is open (not finished and queued).
+    fn live(&self, i: u32) -> Option<&Conn<H>> {
+        let finished = self.links.get(i as usize).is_none_or(|l| l.finished);
+        self.slot(i).filter(|_| !finished)
+    }
+
     fn insert(&mut self, key: FlowKey, seg: &Segment<'_>, port_reuse: bool) -> u32 {
         // Slots are indexed by u32 (NIL excluded); no table gets near that.
         let cap = self.cfg.max_connections.clamp(1, (NIL - 1) as usize);
@@ -563,12 +600,17 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// End the connection in slot `i` and queue it as finished.
     fn finish_slot(&mut self, i: u32, evicted: bool) {
+        if self.live(i).is_none() {
+            return;
+        }
         self.unlink(i);
-        let Some(mut slot) = self.slots.get_mut(i as usize).and_then(Option::take) else {
+        if let Some(l) = self.links.get_mut(i as usize) {
+            l.finished = true;
+        }
+        let Some(Some(slot)) = self.slots.get_mut(i as usize) else {
             return;
         };
         self.map.remove(&FlowKey::of_conn(&slot.facts));
-        self.free.push(i);
         let mut env = Env {
             cfg: &self.cfg,
             total_buffered: &mut self.total_buffered,
@@ -576,13 +618,10 @@ impl<H: StreamHandler> FlowTable<H> {
         };
         slot.finish(evicted, &mut env);
         debug_assert_eq!(slot.buffered(), 0);
-        self.finished.push_back(Finished {
-            facts: slot.facts,
-            handler: slot.handler,
-            order: FinishOrder {
-                event: self.current_event,
-            },
-        });
+        let order = FinishOrder {
+            event: self.current_event,
+        };
+        self.finished.push_back((i, order));
     }
 
     fn links(&mut self, i: u32) -> Option<(&mut u32, &mut u32)> {
