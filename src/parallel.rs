@@ -311,13 +311,13 @@ fn shard_limit(total: usize, shard: usize, n: usize, reader_parts: u64) -> usize
 
 /// The reader's parts of the shard hash (a worker has two), decided once,
 /// from the first round: none when frames are large (reading is then much
-/// of the work: with a fifth of the hash against a worker's four fifths,
-/// measured after the reader's strided prefetch, `keepalive` ran no faster
-/// and took 9 % more CPU), one (half a worker's share) otherwise. Measured with `--threads 2`, median of 5:
-/// on `keepalive` (1257 B a frame) 0.36 s with none against 0.42 s with
-/// one; on `short` (191 B) 1.22 s with one against 1.57 s with none and
-/// 1.39 s with two; on `idle` (440 B) 0.69 s with one, 0.79 s with none,
-/// 0.80 s with two.
+/// of the work), one (half a worker's share) otherwise. Measured with
+/// `--threads 2`, median of 5: on `keepalive` (1257 B a frame) 0.36 s with
+/// none against 0.42 s with one; on `short` (191 B) 1.22 s with one
+/// against 1.57 s with none and 1.39 s with two; on `idle` (440 B) 0.69 s
+/// with one, 0.79 s with none, 0.80 s with two. Again after the reader's
+/// strided prefetch, with a fifth of the hash against a worker's four
+/// fifths: `keepalive` no faster than with none, 9 % more CPU.
 fn reader_parts(frames: usize, bytes: usize) -> u64 {
     if frames > 0 && bytes / frames >= LARGE_FRAME_BYTES {
         0

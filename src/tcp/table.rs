@@ -10,8 +10,9 @@
 //!
 //! Invariants: `map`, the LRU list and the slots not marked finished hold
 //! the same connections; `len() <= max_connections`; finished connections
-//! stay in their slots, queued in the order they ended, until taken; nothing here reads the clock (time is the latest segment
-//! timestamp seen, never moving backwards).
+//! stay in their slots, queued in the order they ended, until taken;
+//! nothing here reads the clock (time is the latest segment timestamp
+//! seen, never moving backwards).
 //!
 //! The table never calls [`StreamHandler::on_end`]: the consumer of
 //! [`Finished`] does, once it has taken the connection.
@@ -431,15 +432,24 @@ impl<H: StreamHandler> FlowTable<H> {
     /// The next connection that ended, in the order they ended. Its
     /// handler has not had [`StreamHandler::on_end`] yet.
     pub fn pop_finished(&mut self) -> Option<Finished<H>> {
-        self.refill_finished();
-        let (i, order) = self.finished.pop_front()?;
-        let conn = self.slots.get_mut(i as usize).and_then(Option::take);
-        self.free_slot(i);
-        conn.map(|c| Finished {
-            facts: c.facts,
-            handler: c.handler,
-            order,
-        })
+        loop {
+            self.refill_finished();
+            let (i, order) = self.finished.pop_front()?;
+            match self.slots.get_mut(i as usize).map(Option::take) {
+                Some(Some(c)) => {
+                    self.free_slot(i);
+                    return Some(Finished {
+                        facts: c.facts,
+                        handler: c.handler,
+                        order,
+                    });
+                }
+                // Every queued slot holds its connection; one that did not
+                // would be skipped, not end the drain.
+                Some(None) => self.free_slot(i),
+                None => {}
+            }
+        }
     }
 
     /// [`FlowTable::pop_finished`] in place: `f` sees the facts, handler
@@ -454,10 +464,14 @@ impl<H: StreamHandler> FlowTable<H> {
         loop {
             self.refill_finished();
             let (i, order) = self.finished.pop_front()?;
-            // Every queued slot holds its connection; one that did not
-            // would be skipped, not end the drain.
-            let Some(Some(c)) = self.slots.get_mut(i as usize) else {
-                continue;
+            let c = match self.slots.get_mut(i as usize) {
+                Some(Some(c)) => c,
+                // As in `pop_finished`: skipped, not the end of the drain.
+                Some(None) => {
+                    self.free_slot(i);
+                    continue;
+                }
+                None => continue,
             };
             let r = f(&c.facts, &mut c.handler, order);
             if let Some(slot) = self.slots.get_mut(i as usize) {
