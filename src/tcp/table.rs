@@ -412,9 +412,8 @@ impl<H: StreamHandler> FlowTable<H> {
         }
         self.current_event = u64::MAX;
         while let Some(i) = self.closing.pop() {
-            if self.live(i).is_some() {
-                self.finish_slot(i, false);
-            }
+            // A no-op for a slot no longer open.
+            self.finish_slot(i, false);
         }
     }
 
@@ -432,24 +431,14 @@ impl<H: StreamHandler> FlowTable<H> {
     /// The next connection that ended, in the order they ended. Its
     /// handler has not had [`StreamHandler::on_end`] yet.
     pub fn pop_finished(&mut self) -> Option<Finished<H>> {
-        loop {
-            self.refill_finished();
-            let (i, order) = self.finished.pop_front()?;
-            match self.slots.get_mut(i as usize).map(Option::take) {
-                Some(Some(c)) => {
-                    self.free_slot(i);
-                    return Some(Finished {
-                        facts: c.facts,
-                        handler: c.handler,
-                        order,
-                    });
-                }
-                // Every queued slot holds its connection; one that did not
-                // would be skipped, not end the drain.
-                Some(None) => self.free_slot(i),
-                None => {}
-            }
-        }
+        let (i, order) = self.next_finished()?;
+        let c = self.slots.get_mut(i as usize).and_then(Option::take)?;
+        self.free_slot(i);
+        Some(Finished {
+            facts: c.facts,
+            handler: c.handler,
+            order,
+        })
     }
 
     /// [`FlowTable::pop_finished`] in place: `f` sees the facts, handler
@@ -461,24 +450,26 @@ impl<H: StreamHandler> FlowTable<H> {
         &mut self,
         f: impl FnOnce(&TcpFacts, &mut H, FinishOrder) -> R,
     ) -> Option<R> {
+        let (i, order) = self.next_finished()?;
+        let slot = self.slots.get_mut(i as usize)?;
+        let r = slot.as_mut().map(|c| f(&c.facts, &mut c.handler, order));
+        *slot = None;
+        self.free_slot(i);
+        r
+    }
+
+    /// The slot and finish order of the next finished connection, taken
+    /// off the queue; its slot holds it. A queued slot that did not (which
+    /// nothing makes) is skipped, so a drain never ends early, and not
+    /// freed: it may be free already, and a slot on the free list twice
+    /// would be given to two connections.
+    fn next_finished(&mut self) -> Option<(u32, FinishOrder)> {
         loop {
             self.refill_finished();
             let (i, order) = self.finished.pop_front()?;
-            let c = match self.slots.get_mut(i as usize) {
-                Some(Some(c)) => c,
-                // As in `pop_finished`: skipped, not the end of the drain.
-                Some(None) => {
-                    self.free_slot(i);
-                    continue;
-                }
-                None => continue,
-            };
-            let r = f(&c.facts, &mut c.handler, order);
-            if let Some(slot) = self.slots.get_mut(i as usize) {
-                *slot = None;
+            if self.slot(i).is_some() {
+                return Some((i, order));
             }
-            self.free_slot(i);
-            return Some(r);
         }
     }
 
@@ -612,7 +603,8 @@ impl<H: StreamHandler> FlowTable<H> {
         idx
     }
 
-    /// End the connection in slot `i` and queue it as finished.
+    /// End the connection in slot `i` and queue it as finished (nothing if
+    /// the slot holds no open connection).
     fn finish_slot(&mut self, i: u32, evicted: bool) {
         if self.live(i).is_none() {
             return;
