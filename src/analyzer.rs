@@ -453,6 +453,7 @@ pub fn analyze_files_filtered<W: std::io::Write>(
     let mut outcome = RunOutcome::default();
     let files = read_files(
         paths,
+        crate::capture::MAP_WINDOW_BYTES,
         progress.as_ref(),
         filter,
         &mut outcome,
@@ -467,10 +468,11 @@ pub fn analyze_files_filtered<W: std::io::Write>(
 /// filter accepts to `on_frame`; shared by the single- and multi-threaded
 /// runs. A read problem ends the file it occurs in (it goes to `outcome`
 /// and to the file's [`report::FileInfo`]); a filter error ends the run.
-/// `on_frame` also gets the mapping the frame lies in, for a mapped file.
-/// Only an error from `on_frame` (the output) is returned as `Err`.
+/// `on_frame` also gets the mapping the frame lies in, for a mapped file,
+/// mapped `window_bytes` at a time. Only an error from `on_frame` (the output) is returned as `Err`.
 pub(crate) fn read_files(
     paths: &[String],
+    window_bytes: usize,
     progress: Option<&ProgressHook>,
     filter: &mut dyn FnMut(&Frame<'_>) -> Result<bool, String>,
     outcome: &mut RunOutcome,
@@ -485,7 +487,7 @@ pub(crate) fn read_files(
             path: path.clone(),
             ..Default::default()
         };
-        match crate::capture::open(path) {
+        match crate::capture::open_windowed(path, window_bytes) {
             Err(e) => {
                 info.error = Some(e.to_string());
                 outcome.problems.push(e);

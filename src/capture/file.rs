@@ -126,11 +126,16 @@ impl FileReader {
 
     /// A regular file of `len` bytes, read through memory mappings; gzip
     /// files, and files that cannot be mapped, are read as streams.
-    fn from_file(name: &str, file: std::fs::File, len: u64) -> Result<Self, CaptureError> {
+    fn from_file(
+        name: &str,
+        file: std::fs::File,
+        len: u64,
+        window_bytes: usize,
+    ) -> Result<Self, CaptureError> {
         let Ok(dup) = file.try_clone() else {
             return Self::from_reader(name, file);
         };
-        let mut input = Input::mapped(dup, len);
+        let mut input = Input::mapped(dup, len, window_bytes);
         let head = match input.peek(MAGIC_BYTES) {
             Ok(h) => h.to_vec(),
             Err(_) => return Self::from_reader(name, file),
@@ -250,12 +255,17 @@ fn mappable(f: &std::fs::File) -> Option<u64> {
 /// Open a capture by path (`-` is standard input), detecting gzip and the
 /// format by magic number.
 pub fn open(path: &str) -> Result<FileReader, CaptureError> {
+    open_windowed(path, super::MAP_WINDOW_BYTES)
+}
+
+/// [`open`], a regular file being mapped `window_bytes` at a time.
+pub fn open_windowed(path: &str, window_bytes: usize) -> Result<FileReader, CaptureError> {
     if path == "-" {
         return FileReader::from_reader(path, io::stdin());
     }
     match std::fs::File::open(path) {
         Ok(f) => match mappable(&f) {
-            Some(len) => FileReader::from_file(path, f, len),
+            Some(len) => FileReader::from_file(path, f, len, window_bytes),
             None => FileReader::from_reader(path, f),
         },
         Err(e) => Err(CaptureError {

@@ -20,6 +20,15 @@ pub const READ_AHEAD_BYTES: usize = 64 * 1024;
 /// 0.26 s with 4 MiB, 0.32 s through `read()`).
 pub const MAP_WINDOW_BYTES: usize = 1 << 20;
 
+/// The window for `--threads` over captures of large frames
+/// ([`crate::capture::open_windowed`]): an unmap in a multi-threaded
+/// process interrupts the other core to flush its TLB, a virtual machine's
+/// exit on each side, and a window per megabyte of large frames made those
+/// a tenth of the run (BENCHMARKS.md). Captures of small frames keep
+/// [`MAP_WINDOW_BYTES`]: their windows are fewer per frame, and the RSS the
+/// larger windows add counts there, where many connections are open.
+pub const LARGE_MAP_WINDOW_BYTES: usize = 8 << 20;
+
 /// How many records of the same length past the next one
 /// [`Input::prefetch_next`] asks for (1 to 4 measured on `keepalive`: 2 and
 /// 3 alike, 1 and 4 slower).
@@ -116,6 +125,8 @@ struct Mapped {
     win: Option<Window>,
     /// File offset of the window's first byte.
     base: u64,
+    /// Bytes mapped at once (more when a record or block is larger).
+    window_bytes: usize,
 }
 
 impl Input {
@@ -132,14 +143,16 @@ impl Input {
         }
     }
 
-    /// A regular file of `len` bytes, read through windows mapped on demand.
-    pub fn mapped(file: std::fs::File, len: u64) -> Self {
+    /// A regular file of `len` bytes, read through windows of
+    /// `window_bytes` mapped on demand.
+    pub fn mapped(file: std::fs::File, len: u64, window_bytes: usize) -> Self {
         Input {
             src: Src::Mapped(Mapped {
                 file,
                 len,
                 win: None,
                 base: 0,
+                window_bytes: window_bytes.max(1),
             }),
             pos: 0,
             cut_short: false,
@@ -336,7 +349,7 @@ impl Mapped {
             if left == 0 {
                 return Ok(&[]);
             }
-            let len = left.min((n as u64).max(MAP_WINDOW_BYTES as u64));
+            let len = left.min((n as u64).max(self.window_bytes as u64));
             let win = Window::map(&self.file, pos, len as usize).map_err(|e| {
                 (
                     pos,

@@ -169,7 +169,7 @@ mod mapped;
 mod pcap;
 mod pcapng;
 
-pub use file::{open, FileFormat, FileReader};
-pub use input::{MAP_WINDOW_BYTES, READ_AHEAD_BYTES};
+pub use file::{open, open_windowed, FileFormat, FileReader};
+pub use input::{LARGE_MAP_WINDOW_BYTES, MAP_WINDOW_BYTES, READ_AHEAD_BYTES};
 pub(crate) use mapped::prefetch;
 pub use mapped::Window;
