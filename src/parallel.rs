@@ -1005,7 +1005,7 @@ mod tests {
         let large = pcap_file("large-frames", 20, LARGE_FRAME_BYTES);
         let small = pcap_file("small-frames", 20, LARGE_FRAME_BYTES - 1);
         assert_eq!(
-            window_bytes(&[large.clone()]),
+            window_bytes(std::slice::from_ref(&large)),
             capture::LARGE_MAP_WINDOW_BYTES
         );
         // The first file decides.
