@@ -233,6 +233,12 @@ impl Analyzer {
         self.table.sync(event, now);
     }
 
+    /// Asks the CPU for the flow-table slot of `seg`'s connection, ahead of
+    /// [`Analyzer::process_decoded`] of it.
+    pub(crate) fn prefetch_flow(&self, seg: &crate::decode::Segment<'_>) {
+        self.table.prefetch(seg);
+    }
+
     /// A `--threads` shard's part of the table limits (`max_connections`,
     /// `max_buffer_total`), set before its first frame.
     pub(crate) fn set_table_limits(&mut self, max_connections: usize, max_buffer_total: usize) {

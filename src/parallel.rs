@@ -413,6 +413,9 @@ impl Shard {
                 let p = b.payload(next).unwrap_or_default();
                 capture::prefetch(p, 0);
                 capture::prefetch(p, 64);
+                if let Ok(seg) = &next.seg {
+                    self.an.prefetch_flow(seg);
+                }
             }
             let frame = capture::Frame {
                 ts: m.ts,

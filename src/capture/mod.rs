@@ -171,5 +171,5 @@ mod pcapng;
 
 pub use file::{open, open_windowed, FileFormat, FileReader};
 pub use input::{LARGE_MAP_WINDOW_BYTES, MAP_WINDOW_BYTES, READ_AHEAD_BYTES};
-pub(crate) use mapped::prefetch;
 pub use mapped::Window;
+pub(crate) use mapped::{prefetch, prefetch_value};

@@ -65,6 +65,9 @@ impl FlowKey {
 
 const NIL: u32 = u32::MAX;
 
+/// Cache lines of a slot [`FlowTable::prefetch`] asks for.
+const PREFETCH_SLOT_LINES: usize = 4;
+
 /// A slot's place in the LRU list, kept apart from the slots in a dense
 /// array: moving a connection to the tail touches two or three others,
 /// and in the slots (a kilobyte each) every one of those was a cache miss
@@ -305,6 +308,19 @@ impl<H: StreamHandler> FlowTable<H> {
 
     pub fn config(&self) -> &TcpConfig {
         &self.cfg
+    }
+
+    /// Asks the CPU for the slot of `seg`'s connection, if it is tracked:
+    /// called a few segments ahead of [`FlowTable::handle`] when those are
+    /// known (a `--threads` batch).
+    pub fn prefetch(&self, seg: &Segment<'_>) {
+        if let Some(slot) = self
+            .map
+            .get(&FlowKey::of(seg))
+            .and_then(|i| self.slots.get(i as usize))
+        {
+            crate::capture::prefetch_value(slot, PREFETCH_SLOT_LINES);
+        }
     }
 
     /// Feed one segment.
