@@ -326,21 +326,22 @@ fn reader_parts(frames: usize, bytes: usize) -> u64 {
     }
 }
 
-/// The mapping window for the run ([`capture::LARGE_MAP_WINDOW_BYTES`]
-/// when frames are large), from the first round of the first file when it
-/// is a regular file (a pipe's bytes cannot be looked at twice; streams
-/// are not mapped anyway). Measured on `keepalive` with `--threads 2`,
-/// median of 15 alternated runs: 1 MiB windows 0.228 s, 4 MiB 0.212 s,
-/// 8 MiB 0.202 s (single-threaded: 0.306 s, and no faster with larger
-/// windows); on `idle` (440 B a frame), 8 MiB windows took peak RSS from 61
-/// to 68 MiB.
+/// The mapping window for the run: [`capture::LARGE_MAP_WINDOW_BYTES`]
+/// when frames are large, else [`capture::SMALL_MAP_WINDOW_BYTES`], from
+/// the first round of the first file when it is a regular file (a pipe's
+/// bytes cannot be looked at twice; streams are not mapped anyway).
+/// Measured on `keepalive` (its file written, never read back) with
+/// `--threads 2`, median of 15 alternated runs: 1 MiB windows 0.228 s,
+/// 4 MiB 0.212 s, 8 MiB 0.202 s (single-threaded: 0.306 s, and no faster
+/// with larger windows); on `idle` (440 B a frame), 8 MiB windows took
+/// peak RSS from 61 to 68 MiB.
 fn window_bytes(paths: &[String]) -> usize {
     let regular = |p: &str| p != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file());
     let Some(path) = paths.first().filter(|p| regular(p)) else {
-        return capture::MAP_WINDOW_BYTES;
+        return capture::SMALL_MAP_WINDOW_BYTES;
     };
     let Ok(mut r) = capture::open(path) else {
-        return capture::MAP_WINDOW_BYTES;
+        return capture::SMALL_MAP_WINDOW_BYTES;
     };
     let (mut frames, mut bytes) = (0usize, 0usize);
     while frames < BATCH_FRAMES && bytes < BATCH_BYTES {
@@ -355,7 +356,7 @@ fn window_bytes(paths: &[String]) -> usize {
     if reader_parts(frames, bytes) == 0 {
         capture::LARGE_MAP_WINDOW_BYTES
     } else {
-        capture::MAP_WINDOW_BYTES
+        capture::SMALL_MAP_WINDOW_BYTES
     }
 }
 
@@ -1014,19 +1015,22 @@ mod tests {
         // The first file decides.
         assert_eq!(
             window_bytes(&[small.clone(), large.clone()]),
-            capture::MAP_WINDOW_BYTES
+            capture::SMALL_MAP_WINDOW_BYTES
         );
         assert_eq!(
             window_bytes(&[large.clone(), small.clone()]),
             capture::LARGE_MAP_WINDOW_BYTES
         );
         // Standard input and paths that do not open are never scanned.
-        assert_eq!(window_bytes(&["-".to_string()]), capture::MAP_WINDOW_BYTES);
+        assert_eq!(
+            window_bytes(&["-".to_string()]),
+            capture::SMALL_MAP_WINDOW_BYTES
+        );
         assert_eq!(
             window_bytes(&["/nonexistent/x.pcap".to_string()]),
-            capture::MAP_WINDOW_BYTES
+            capture::SMALL_MAP_WINDOW_BYTES
         );
-        assert_eq!(window_bytes(&[]), capture::MAP_WINDOW_BYTES);
+        assert_eq!(window_bytes(&[]), capture::SMALL_MAP_WINDOW_BYTES);
         for p in [large, small] {
             let _ = std::fs::remove_file(p);
         }

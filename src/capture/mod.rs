@@ -170,6 +170,8 @@ mod pcap;
 mod pcapng;
 
 pub use file::{open, open_windowed, FileFormat, FileReader};
-pub use input::{LARGE_MAP_WINDOW_BYTES, MAP_WINDOW_BYTES, READ_AHEAD_BYTES};
+pub use input::{
+    LARGE_MAP_WINDOW_BYTES, MAP_WINDOW_BYTES, READ_AHEAD_BYTES, SMALL_MAP_WINDOW_BYTES,
+};
 pub use mapped::Window;
 pub(crate) use mapped::{prefetch, prefetch_value};
