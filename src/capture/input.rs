@@ -15,7 +15,7 @@ pub const READ_AHEAD_BYTES: usize = 64 * 1024;
 
 /// Bytes of a regular file mapped at once (more when one record or block
 /// is larger), from the 2 MiB boundary at or before the next record to
-/// one after ([`MAP_ALIGN`]). Mapped pages count toward the process's RSS
+/// one after (see `MAP_ALIGN`). Mapped pages count toward the process's RSS
 /// while mapped, so the window is small; remapping costs one `mmap` and
 /// `munmap` per window (measured on the 1 GB `keepalive` benchmark, its
 /// file written and never read back: 0.27 s with 1 MiB windows, 0.26 s
