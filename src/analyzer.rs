@@ -262,6 +262,35 @@ impl Analyzer {
         })
     }
 
+    /// [`Analyzer::next_record`] for every connection that ended, each
+    /// handed to `f` where it was built instead of returned; the number
+    /// handed.
+    pub(crate) fn drain_records(
+        &mut self,
+        mut f: impl FnMut(&ConnectionRecord) -> std::io::Result<()>,
+    ) -> std::io::Result<usize> {
+        let (table, aggregator, limits) =
+            (&mut self.table, &mut self.aggregator, &mut self.http_limits);
+        let mut n = 0;
+        loop {
+            let done = table.take_finished(|facts, handler, _| {
+                handler.on_end(facts.end);
+                count_http_limits(limits, handler.facts());
+                let mut rec = report::build_final(facts, handler.facts_mut());
+                aggregator.refine(&mut rec);
+                if aggregator.add(&rec) {
+                    f(&rec).map(|()| 1)
+                } else {
+                    Ok(0)
+                }
+            });
+            match done {
+                Some(r) => n += r?,
+                None => return Ok(n),
+            }
+        }
+    }
+
     /// The next connection that ended, as a report record.
     /// Connections the filter drops are still folded into the aggregator
     /// (its missed-reuse sweep needs every id) but not returned.
@@ -382,6 +411,12 @@ impl<W: std::io::Write> Session<W> {
     }
 
     fn drain(&mut self) -> std::io::Result<usize> {
+        if self.writer.format() == report::Format::Ndjson {
+            let writer = &mut self.writer;
+            return self
+                .analyzer
+                .drain_records(|rec| writer.connection_line(rec));
+        }
         let mut n = 0;
         while let Some(rec) = self.analyzer.next_record() {
             self.writer.connection(rec)?;
