@@ -604,7 +604,6 @@ impl<H: StreamHandler> FlowTable<H> {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let conn = Conn::new(id, seg, port_reuse, (self.factory)());
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -614,8 +613,12 @@ impl<H: StreamHandler> FlowTable<H> {
             }
         };
         if let Some(s) = self.slots.get_mut(idx as usize) {
+            // Built in the free slot: a connection built first and moved in
+            // was copied (1.2 KB) on the way.
+            debug_assert!(s.is_none());
+            let factory = &mut self.factory;
+            let conn = s.get_or_insert_with(|| Conn::new(id, seg, port_reuse, factory()));
             debug_assert!(FlowKey::of_conn(&conn.facts) == key);
-            *s = Some(conn);
         }
         if let Some(l) = self.links.get_mut(idx as usize) {
             *l = Link {
