@@ -140,9 +140,6 @@ impl<W: Write> ReportWriter<W> {
         self.format
     }
 
-    /// One finished connection, or an interim record (`final_ == false`),
-    /// which only NDJSON carries: the JSON document and the text report
-    /// hold final records only.
     /// NDJSON: writes the line of `rec`, borrowed (the exchange detail is
     /// applied as it is serialized). [`Session`](crate::analyzer::Session)
     /// writes each record so, where it was built: moved by value on its way
@@ -157,6 +154,9 @@ impl<W: Write> ReportWriter<W> {
         self.spill()
     }
 
+    /// One finished connection, or an interim record (`final_ == false`),
+    /// which only NDJSON carries: the JSON document and the text report
+    /// hold final records only.
     pub fn connection(&mut self, mut rec: ConnectionRecord) -> io::Result<()> {
         if !rec.final_ && self.format != Format::Ndjson {
             return Ok(());
