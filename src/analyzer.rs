@@ -140,6 +140,26 @@ const HTTP_LIMIT_NAMES: [&str; 5] = [
 ];
 
 /// Folds one connection's HTTP facts into the per-limit counts.
+/// The final record of a connection the table finished: its handler told
+/// the connection ended, its HTTP limits hit counted. Every path that takes
+/// finished connections builds their records so.
+fn final_record(
+    limits: &mut [u64; HTTP_LIMIT_NAMES.len()],
+    facts: &crate::tcp::TcpFacts,
+    handler: &mut HttpConn,
+) -> ConnectionRecord {
+    handler.on_end(facts.end);
+    count_http_limits(limits, handler.facts());
+    report::build_final(facts, handler.facts_mut())
+}
+
+/// Refines `rec` from the connections before it and folds it into the
+/// aggregator; whether the report filter keeps it.
+fn fold(aggregator: &mut Aggregator, rec: &mut ConnectionRecord) -> bool {
+    aggregator.refine(rec);
+    aggregator.add(rec)
+}
+
 fn count_http_limits(counts: &mut [u64; HTTP_LIMIT_NAMES.len()], h: &http::HttpFacts) {
     let hits = [
         h.errors.head_too_large,
@@ -255,11 +275,8 @@ impl Analyzer {
     /// Its HTTP limits hit are counted here, for both paths.
     pub(crate) fn next_unaggregated(&mut self) -> Option<(ConnectionRecord, FinishOrder)> {
         let limits = &mut self.http_limits;
-        self.table.take_finished(|facts, handler, order| {
-            handler.on_end(facts.end);
-            count_http_limits(limits, handler.facts());
-            (report::build_final(facts, handler.facts_mut()), order)
-        })
+        self.table
+            .take_finished(|facts, handler, order| (final_record(limits, facts, handler), order))
     }
 
     /// [`Analyzer::next_record`] for every connection that ended, each
@@ -274,11 +291,8 @@ impl Analyzer {
         let mut n = 0;
         loop {
             let done = table.take_finished(|facts, handler, _| {
-                handler.on_end(facts.end);
-                count_http_limits(limits, handler.facts());
-                let mut rec = report::build_final(facts, handler.facts_mut());
-                aggregator.refine(&mut rec);
-                if aggregator.add(&rec) {
+                let mut rec = final_record(limits, facts, handler);
+                if fold(aggregator, &mut rec) {
                     f(&rec).map(|()| 1)
                 } else {
                     Ok(0)
@@ -297,8 +311,7 @@ impl Analyzer {
     pub fn next_record(&mut self) -> Option<ConnectionRecord> {
         loop {
             let (mut rec, _) = self.next_unaggregated()?;
-            self.aggregator.refine(&mut rec);
-            if self.aggregator.add(&rec) {
+            if fold(&mut self.aggregator, &mut rec) {
                 return Some(rec);
             }
         }
@@ -510,7 +523,8 @@ pub fn analyze_files_filtered<W: std::io::Write>(
 /// runs. A read problem ends the file it occurs in (it goes to `outcome`
 /// and to the file's [`report::FileInfo`]); a filter error ends the run.
 /// `on_frame` also gets the mapping the frame lies in, for a mapped file,
-/// mapped `window_bytes` at a time. Only an error from `on_frame` (the output) is returned as `Err`.
+/// mapped `window_bytes` at a time. Only an error from `on_frame` (the
+/// output) is returned as `Err`.
 pub(crate) fn read_files(
     paths: &[String],
     window_bytes: usize,
