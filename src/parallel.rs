@@ -319,44 +319,52 @@ fn shard_limit(total: usize, shard: usize, n: usize, reader_parts: u64) -> usize
 /// strided prefetch, with a fifth of the hash against a worker's four
 /// fifths: `keepalive` no faster than with none, 9 % more CPU.
 fn reader_parts(frames: usize, bytes: usize) -> u64 {
-    if frames > 0 && bytes / frames >= LARGE_FRAME_BYTES {
+    if large_frames(frames, bytes) {
         0
     } else {
         1
     }
 }
 
-/// The mapping window for the run: [`capture::LARGE_MAP_WINDOW_BYTES`]
-/// when frames are large, else [`capture::SMALL_MAP_WINDOW_BYTES`], from
-/// the first round of the first file when it is a regular file (a pipe's
-/// bytes cannot be looked at twice; streams are not mapped anyway).
-/// Measured on `keepalive` (its file written, never read back) with
-/// `--threads 2`, median of 15 alternated runs: 1 MiB windows 0.228 s,
-/// 4 MiB 0.212 s, 8 MiB 0.202 s (single-threaded: 0.306 s, and no faster
-/// with larger windows); on `idle` (440 B a frame), 8 MiB windows took
-/// peak RSS from 61 to 68 MiB.
-fn window_bytes(paths: &[String]) -> usize {
-    let regular = |p: &str| p != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file());
-    let Some(path) = paths.first().filter(|p| regular(p)) else {
-        return capture::SMALL_MAP_WINDOW_BYTES;
-    };
-    let Ok(mut r) = capture::open(path) else {
-        return capture::SMALL_MAP_WINDOW_BYTES;
-    };
+/// Whether a round of `frames` frames and `bytes` captured bytes is of
+/// large frames ([`LARGE_FRAME_BYTES`] on average).
+fn large_frames(frames: usize, bytes: usize) -> bool {
+    frames > 0 && bytes / frames >= LARGE_FRAME_BYTES
+}
+
+/// The frames and captured bytes of the first round of the first file, read
+/// ahead once, when that file is a regular one (a pipe's bytes cannot be
+/// looked at twice), counted as the reader cuts rounds; `None` when it is
+/// not, or holds no frame. The run's mapping window and the reader's parts
+/// of the hash are decided from it, before the reader starts; otherwise
+/// the parts are decided from the run's first round as it is read.
+fn first_round(paths: &[String]) -> Option<(usize, usize)> {
+    let path = paths
+        .first()
+        .filter(|p| *p != "-" && std::fs::metadata(p).is_ok_and(|m| m.is_file()))?;
+    let mut r = capture::open(path).ok()?;
     let (mut frames, mut bytes) = (0usize, 0usize);
-    while frames < BATCH_FRAMES && bytes < BATCH_BYTES {
-        match r.next_frame_mapped() {
-            Ok(Some((f, _))) => {
-                frames += 1;
-                bytes += f.data.len();
-            }
-            _ => break,
+    while let Ok(Some((f, _))) = r.next_frame_mapped() {
+        frames += 1;
+        bytes += f.data.len();
+        if frames >= BATCH_FRAMES || bytes >= BATCH_BYTES {
+            break;
         }
     }
-    if reader_parts(frames, bytes) == 0 {
-        capture::LARGE_MAP_WINDOW_BYTES
-    } else {
-        capture::SMALL_MAP_WINDOW_BYTES
+    (frames > 0).then_some((frames, bytes))
+}
+
+/// The mapping window for the run: [`capture::LARGE_MAP_WINDOW_BYTES`]
+/// when the first round ([`first_round`]) is of large frames, else
+/// [`capture::SMALL_MAP_WINDOW_BYTES`]. Measured on `keepalive` (its file
+/// written, never read back) with `--threads 2`, median of 15 alternated
+/// runs: 1 MiB windows 0.228 s, 4 MiB 0.212 s, 8 MiB 0.202 s
+/// (single-threaded: 0.306 s, and no faster with larger windows); on
+/// `idle` (440 B a frame), 8 MiB windows took peak RSS from 61 to 68 MiB.
+fn window_for(first: Option<(usize, usize)>) -> usize {
+    match first {
+        Some((frames, bytes)) if large_frames(frames, bytes) => capture::LARGE_MAP_WINDOW_BYTES,
+        _ => capture::SMALL_MAP_WINDOW_BYTES,
     }
 }
 
@@ -806,9 +814,13 @@ pub(crate) fn analyze_files<W: Write>(
         let mut batches: Vec<Batch> = (0..n).map(|_| Batch::default()).collect();
         // Frames and bytes in the round being filled.
         let (mut round_frames, mut round_bytes) = (0usize, 0usize);
-        // The reader's parts of the hash, once the first round is read; its
-        // frames wait in `staging` until then.
-        let mut parts: Option<u64> = None;
+        // The reader's parts of the hash: decided from the first round read
+        // ahead, or once the run's first round is read, its frames waiting
+        // in `staging` until then. `unsent`: decided, not yet sent with
+        // the shards' part of the limits.
+        let first = first_round(paths);
+        let mut parts: Option<u64> = first.map(|(f, b)| reader_parts(f, b));
+        let mut unsent = parts;
         let mut staging = Batch::default();
         let tcp = &cfg.tcp;
         let limits = |shard, r| {
@@ -827,7 +839,7 @@ pub(crate) fn analyze_files<W: Write>(
             staging.clear();
             r
         };
-        // `decided`: the reader's parts of the hash, on the first round,
+        // `decided`: the reader's parts of the hash, with the first round sent,
         // when the shards get their part of the limits.
         let mut send = |batches: &mut Vec<Batch>,
                         merge: &mut Merge<W>,
@@ -870,7 +882,7 @@ pub(crate) fn analyze_files<W: Write>(
         };
         files = crate::analyzer::read_files(
             paths,
-            window_bytes(paths),
+            window_for(first),
             cfg.progress.as_ref(),
             filter,
             &mut outcome,
@@ -890,22 +902,26 @@ pub(crate) fn analyze_files<W: Write>(
                 round_frames += 1;
                 round_bytes += frame.data.len();
                 if round_frames >= BATCH_FRAMES || round_bytes >= BATCH_BYTES {
-                    let mut decided = None;
                     if parts.is_none() {
                         let r = decide(&mut staging, &mut batches, round_frames, round_bytes);
-                        (parts, decided) = (Some(r), Some(r));
+                        (parts, unsent) = (Some(r), Some(r));
                     }
-                    send(&mut batches, &mut merge, decided)?;
+                    send(&mut batches, &mut merge, unsent.take())?;
                     (round_frames, round_bytes) = (0, 0);
                 }
                 Ok(())
             },
         )?;
         if round_frames > 0 {
-            let decided = parts
-                .is_none()
-                .then(|| decide(&mut staging, &mut batches, round_frames, round_bytes));
-            send(&mut batches, &mut merge, decided)?;
+            if parts.is_none() {
+                unsent = Some(decide(
+                    &mut staging,
+                    &mut batches,
+                    round_frames,
+                    round_bytes,
+                ));
+            }
+            send(&mut batches, &mut merge, unsent.take())?;
         }
         for t in &to {
             t.send(ToWorker::End(now, events))
@@ -1006,6 +1022,7 @@ mod tests {
 
     #[test]
     fn large_frames_get_large_windows() {
+        let window_bytes = |p: &[String]| window_for(first_round(p));
         let large = pcap_file("large-frames", 20, LARGE_FRAME_BYTES);
         let small = pcap_file("small-frames", 20, LARGE_FRAME_BYTES - 1);
         assert_eq!(
