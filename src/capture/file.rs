@@ -171,6 +171,59 @@ impl FileReader {
         self.input.is_mapped()
     }
 
+    /// Whether [`FileReader::seek`] and [`FileReader::resync`] work: a
+    /// mapped classic pcap file (pcapng and streams are read from the start
+    /// only).
+    pub fn can_seek(&self) -> bool {
+        self.input.is_mapped() && matches!(self.parser, Parser::Pcap(_))
+    }
+
+    /// Size of the file, when it is mapped (0 otherwise).
+    pub fn mapped_len(&self) -> u64 {
+        self.input.mapped_len()
+    }
+
+    /// Reads a mapped file only up to byte `len`: threads that opened one
+    /// file at different moments read the same bytes of it even while it
+    /// grows.
+    pub fn limit(&mut self, len: u64) {
+        self.input.limit(len);
+    }
+
+    /// Moves to byte `offset`, which must be where a record starts (the
+    /// start of the first one, where this reader was opened, or an offset
+    /// [`FileReader::resync`] found), and reads on from there, as if the
+    /// file had been read up to it. False (nothing moved) unless
+    /// [`FileReader::can_seek`].
+    pub fn seek(&mut self, offset: u64) -> bool {
+        if !self.can_seek() || !self.input.seek(offset) {
+            return false;
+        }
+        self.done = false;
+        true
+    }
+
+    /// The first offset in `from..from + search` where records seem to
+    /// start (`Pcap::find_record`): a guess, to be checked by reading up
+    /// to it from a known record. `None` for a reader that cannot seek, or
+    /// when nothing there looks like a record.
+    pub fn resync(&mut self, from: u64, search: usize) -> Option<u64> {
+        let Parser::Pcap(p) = &self.parser else {
+            return None;
+        };
+        if !self.input.is_mapped() || !self.input.seek(from) {
+            return None;
+        }
+        let len = self.input.mapped_len();
+        // Room for a chain of the largest records after the last offset
+        // looked at.
+        let want = search.saturating_add(1 << 21);
+        let at_end = from.saturating_add(want as u64) >= len;
+        let bytes = self.input.peek(want).ok()?;
+        let found = p.find_record(bytes, search, at_end)?;
+        Some(from + found as u64)
+    }
+
     /// [`FrameSource::next_frame`], with the mapping the frame's bytes lie
     /// in when the file is mapped: `--threads` hands workers the mapping
     /// and offsets into it instead of copying frames.

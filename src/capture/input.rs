@@ -181,6 +181,36 @@ impl Input {
         self.pos
     }
 
+    /// Moves a mapped input to byte `pos` (at most its length), so that
+    /// the next read starts there: `--threads` readers each walk their own
+    /// stretches of one file. Streams cannot seek: false, nothing moved.
+    pub fn seek(&mut self, pos: u64) -> bool {
+        match &self.src {
+            Src::Mapped(m) => {
+                self.pos = pos.min(m.len);
+                true
+            }
+            Src::Stream(_) => false,
+        }
+    }
+
+    /// Reads a mapped input only up to byte `len` (if it is shorter), as if
+    /// the file had had that size when opened.
+    pub fn limit(&mut self, len: u64) {
+        if let Src::Mapped(m) = &mut self.src {
+            m.len = m.len.min(len);
+            m.win = None;
+        }
+    }
+
+    /// Size of a mapped input (0 for a stream).
+    pub fn mapped_len(&self) -> u64 {
+        match &self.src {
+            Src::Mapped(m) => m.len,
+            Src::Stream(_) => 0,
+        }
+    }
+
     /// True when the input ended because a compressed stream was cut short,
     /// so an end at a record boundary is still a truncation.
     pub fn cut_short(&self) -> bool {

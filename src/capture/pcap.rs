@@ -131,6 +131,64 @@ impl Pcap {
     }
 }
 
+/// Records in a row that must look right for [`Pcap::find_record`] to take
+/// an offset for a record boundary.
+const RESYNC_CHAIN: usize = 8;
+/// Wire lengths above this are taken for bytes that are not a record
+/// header (segmentation offload makes frames up to 64 KiB, BIG TCP more).
+const RESYNC_MAX_WIRE: u32 = 4 << 20;
+/// Seconds the timestamps of a chain may spread over.
+const RESYNC_SPAN_SECS: u32 = 86_400;
+
+impl Pcap {
+    /// The first offset below `search` in `bytes` where [`RESYNC_CHAIN`]
+    /// records in a row look like records of this file: each with a
+    /// caplen of at least one and at most the file's limit, a wire length
+    /// no smaller and no absurdly larger, a fraction below one second, all
+    /// within a day of each other. A shorter chain counts when it ends
+    /// exactly where `bytes` does and `bytes` reach the end of the file
+    /// (`at_end`). Used to start reading in the middle of a file; the
+    /// caller checks the guess against the records read up to it, so a
+    /// wrong guess (a capture carried in a payload) costs time, never
+    /// correctness.
+    pub(super) fn find_record(&self, bytes: &[u8], search: usize, at_end: bool) -> Option<usize> {
+        let e = self.magic.endian;
+        let hlen = self.magic.record_header;
+        let units = self.magic.units_per_sec;
+        let header = |at: usize| -> Option<(u32, usize)> {
+            let h = arr::<RECORD_HEADER_BYTES>(bytes, at)?;
+            let secs = e.u32([h[0], h[1], h[2], h[3]]);
+            let frac = e.u32([h[4], h[5], h[6], h[7]]);
+            let caplen = e.u32([h[8], h[9], h[10], h[11]]);
+            let orig_len = e.u32([h[12], h[13], h[14], h[15]]);
+            let ok = caplen >= 1
+                && caplen <= self.limit
+                && orig_len >= caplen
+                && orig_len <= RESYNC_MAX_WIRE
+                && u64::from(frac) < units;
+            ok.then_some((secs, at.checked_add(hlen + caplen as usize)?))
+        };
+        (0..search.min(bytes.len())).find(|&start| {
+            let mut at = start;
+            let mut first = None;
+            for _ in 0..RESYNC_CHAIN {
+                if at_end && at == bytes.len() && at > start {
+                    return true;
+                }
+                let Some((secs, next)) = header(at) else {
+                    return false;
+                };
+                let first = *first.get_or_insert(secs);
+                if secs.abs_diff(first) > RESYNC_SPAN_SECS || next > bytes.len() {
+                    return false;
+                }
+                at = next;
+            }
+            true
+        })
+    }
+}
+
 /// Largest caplen allowed under a snaplen (0 means no limit of its own).
 pub(super) fn record_limit(snaplen: u32) -> u32 {
     if snaplen == 0 {
