@@ -486,6 +486,9 @@ pub fn analyze_files<W: std::io::Write>(
     cfg: Config,
     writer: report::ReportWriter<W>,
 ) -> std::io::Result<RunOutcome> {
+    if cfg.threads > 1 {
+        return crate::parallel::analyze_files(paths, cfg, writer, None);
+    }
     analyze_files_filtered(paths, cfg, writer, &mut |_| Ok(true))
 }
 
@@ -500,7 +503,7 @@ pub fn analyze_files_filtered<W: std::io::Write>(
     filter: &mut dyn FnMut(&Frame<'_>) -> Result<bool, String>,
 ) -> std::io::Result<RunOutcome> {
     if cfg.threads > 1 {
-        return crate::parallel::analyze_files(paths, cfg, writer, filter);
+        return crate::parallel::analyze_files(paths, cfg, writer, Some(filter));
     }
     let progress = cfg.progress.clone();
     let mut session = Session::new(cfg, writer);

@@ -247,6 +247,12 @@ fn save(cap: &Capture, name: &str) -> String {
 /// keeps no shard of its own (`parallel::LARGE_FRAME_BYTES`). `name` makes
 /// the file each test's own.
 fn large_frames_capture(name: &str) -> String {
+    large_frames_capture_of(name, 40)
+}
+
+/// [`large_frames_capture`] with `pairs` pairs of connections (about
+/// 67 KB a pair).
+fn large_frames_capture_of(name: &str, pairs: u16) -> String {
     let body = vec![b'x'; 1400];
     let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", 12 * 1400);
     let mut cap = Capture::new();
@@ -258,7 +264,7 @@ fn large_frames_capture(name: &str) -> String {
         f(c, cap);
         clock = c.us;
     };
-    for pair in 0..40u16 {
+    for pair in 0..pairs {
         let mut conns = [
             Conn::new(40_000 + 2 * pair, 80, 0),
             Conn::new(40_001 + 2 * pair, 80, 0),
@@ -325,6 +331,23 @@ fn large_frames_are_identical_across_thread_counts() {
     for linger in [None, Some(Duration::ZERO)] {
         assert_same(paths, linger, Format::Ndjson);
     }
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_large_capture_read_in_stretches_is_identical_across_thread_counts() {
+    // Over 8 MiB of large frames in one pcap file: with two threads or
+    // more each thread walks its own stretches of it (`parallel/split.rs`).
+    let path = large_frames_capture_of("stretches", 160);
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 8 << 20, "{size} bytes");
+    let paths = std::slice::from_ref(&path);
+    let out = String::from_utf8(run(paths, 1, None, Format::Ndjson)).unwrap();
+    assert_eq!(out.matches("\"type\":\"connection\"").count(), 320);
+    for linger in [None, Some(Duration::ZERO)] {
+        assert_same(paths, linger, Format::Ndjson);
+    }
+    assert_same(paths, None, Format::Json);
     let _ = std::fs::remove_file(&path);
 }
 

@@ -39,6 +39,10 @@
 //! when a limit is hit, which connection is evicted or which data dropped
 //! may differ. The capture counters are summed and do not.
 //!
+//! One pcap file of large frames is read differently ([`split`]): every
+//! thread walks its own stretches of it, and the stretches stand for the
+//! rounds; the shards, their invariants and the merge are the same.
+//!
 //! Memory: the reader keeps at most [`PIPELINE_DEPTH`] rounds in flight
 //! (and the mappings their frames lie in); the merge keeps one id per open
 //! connection per shard.
@@ -53,6 +57,8 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::sync::mpsc;
+
+mod split;
 
 /// Frames per round (all shards' batches together). Small frames fill a
 /// round by count before 2 MiB. Each halving lowered peak RSS with
@@ -409,7 +415,10 @@ impl Shard {
     }
 
     /// Analyses a round's frames of this shard into `out` (emptied first).
-    fn round(&mut self, b: &Batch, out: &mut FromWorker) {
+    /// Their events and clocks count from `base` (`split` numbers a
+    /// stretch's frames from 0 and learns where it starts only once the
+    /// stretches before it are read).
+    fn round(&mut self, b: &Batch, out: &mut FromWorker, base: (u64, Timestamp)) {
         out.starts.clear();
         out.done.clear();
         out.lines.clear();
@@ -437,7 +446,7 @@ impl Shard {
                 payload: b.payload(m).unwrap_or_default(),
                 ..seg
             });
-            self.an.sync(m.event, m.now);
+            self.an.sync(m.event + base.0, m.now.max(base.1));
             let before = self.an.connections_started();
             self.an.process_decoded(&frame, decoded);
             let after = self.an.connections_started();
@@ -488,7 +497,7 @@ fn worker(
         match msg {
             ToWorker::Batch(mut b, recycled) => {
                 let mut out = recycled.map(|b| *b).unwrap_or_default();
-                shard.round(&b, &mut out);
+                shard.round(&b, &mut out, (0, Timestamp::MIN));
                 b.clear();
                 out.spent = Some(b);
                 if tx.send(out).is_err() {
@@ -499,20 +508,27 @@ fn worker(
                 shard.an.set_table_limits(connections, buffer);
             }
             ToWorker::End(last, events) => {
-                // In chunks, each waiting for room in the bounded channel.
                 shard.end(last, events);
-                loop {
-                    let (mut chunk, last) = shard.end_chunk();
-                    if last {
-                        chunk.capture = Some(shard.into_capture());
-                        let _ = tx.send(chunk);
-                        return;
-                    }
-                    if tx.send(chunk).is_err() {
-                        return;
-                    }
-                }
+                send_end(shard, &tx);
+                return;
             }
+        }
+    }
+}
+
+/// Sends the records of the connections a worker's shard still held at the
+/// end of the capture (after [`Shard::end`]), in chunks, each waiting for
+/// room in the bounded channel, its capture counters with the last.
+fn send_end(mut shard: Shard, tx: &mpsc::SyncSender<FromWorker>) {
+    loop {
+        let (mut chunk, last) = shard.end_chunk();
+        if last {
+            chunk.capture = Some(shard.into_capture());
+            let _ = tx.send(chunk);
+            return;
+        }
+        if tx.send(chunk).is_err() {
+            return;
         }
     }
 }
@@ -756,14 +772,27 @@ fn sum_capture(into: &mut CaptureInfo, c: CaptureInfo) {
     }
 }
 
-/// [`crate::analyze_files`] with `cfg.threads` workers.
+/// A frame filter, as [`crate::analyze_files_filtered`] takes it.
+type FrameFilter<'a> = dyn FnMut(&capture::Frame<'_>) -> Result<bool, String> + 'a;
+
+/// [`crate::analyze_files`] with `cfg.threads` workers; `filter` is `None`
+/// when every frame is taken.
 pub(crate) fn analyze_files<W: Write>(
     paths: &[String],
     cfg: Config,
     writer: report::ReportWriter<W>,
-    filter: &mut dyn FnMut(&capture::Frame<'_>) -> Result<bool, String>,
+    filter: Option<&mut FrameFilter<'_>>,
 ) -> io::Result<RunOutcome> {
     let n = cfg.threads.clamp(1, 256);
+    let first = first_round(paths);
+    if let (true, [path]) = (split::fits(paths, n, filter.is_some(), first), paths) {
+        return split::analyze(path, cfg, writer, split::SEGMENT_BYTES).map(|(o, _)| o);
+    }
+    let mut pass = |_: &capture::Frame<'_>| Ok(true);
+    let filter = match filter {
+        Some(f) => f,
+        None => &mut pass,
+    };
     let ndjson = writer.ndjson_detail();
     let mut merge = Merge {
         ids: vec![HashMap::new(); n],
@@ -818,7 +847,6 @@ pub(crate) fn analyze_files<W: Write>(
         // ahead, or once the run's first round is read, its frames waiting
         // in `staging` until then. `unsent`: decided, not yet sent with
         // the shards' part of the limits.
-        let first = first_round(paths);
         let mut parts: Option<u64> = first.map(|(f, b)| reader_parts(f, b));
         let mut unsent = parts;
         let mut staging = Batch::default();
@@ -869,7 +897,7 @@ pub(crate) fn analyze_files<W: Write>(
                     .and_then(Option::take)
                     .map(|p| *p)
                     .unwrap_or_default();
-                local.round(b, &mut part);
+                local.round(b, &mut part, (0, Timestamp::MIN));
                 b.clear();
                 local_parts.push_back(part);
             }
