@@ -5,9 +5,10 @@
 //! records is most of the work, a chain of dependent loads, one cache miss
 //! per frame, that one reader cannot share out; handing its frames to a
 //! worker cost about what the worker saved (BENCHMARKS.md, "`--threads
-//! N`"). Here the file is cut into stretches of [`SEGMENT_BYTES`]; thread
-//! `k % N` walks stretch `k`, decodes each frame and sorts it into the
-//! shards' batches, as the reader of `mod.rs` does for a round; then every
+//! N`"). Here the file is cut into stretches of [`SEGMENT_BYTES`]; the
+//! first thread free walks the next stretch, decodes each frame and sorts
+//! it into the shards' batches, as the reader of `mod.rs` does for a
+//! round; then every
 //! thread analyses its shard's batch of every stretch, in order, and the
 //! calling thread merges the stretches' results as rounds.
 //!
@@ -23,8 +24,8 @@
 //! and rebased by the stretches before it, so each shard sees what it sees
 //! behind one reader, and the merge is that of `mod.rs`.
 //!
-//! Memory: a thread walks at most [`LOOKAHEAD`] stretches ahead of the one
-//! it analyses, and a stretch (its batches and the mappings they borrow)
+//! Memory: stretches are walked at most [`LOOKAHEAD`] rounds of N ahead of
+//! the one a thread analyses, and a stretch (its batches and the mappings they borrow)
 //! is dropped once every shard has analysed its part.
 
 use super::{
@@ -95,6 +96,8 @@ struct State {
     error: Option<CaptureError>,
     /// A thread gave up (an output error, a lost thread): the others stop.
     stop: bool,
+    /// The first stretch no thread has started walking.
+    unclaimed: u64,
     /// Stretches walked again because their guessed start was wrong.
     rewalks: u64,
 }
@@ -207,21 +210,27 @@ impl Shared<'_> {
         w
     }
 
-    /// Walks the stretches of thread `me` up to `limit` (exclusive), from
-    /// `*next`.
-    fn walk_ahead(&self, r: &mut FileReader, next: &mut u64, limit: u64) -> io::Result<()> {
-        while *next < limit.min(self.stretches()) {
-            let k = *next;
-            {
+    /// Walks the stretches no thread has taken yet, up to `limit`
+    /// (exclusive). Whichever thread gets there first walks a stretch (any
+    /// can: the walk depends only on the file), so the thread whose shard
+    /// has less to analyse walks more: connections are dealt out by hash,
+    /// and on a capture of a few hundred the shards' frames differ by a
+    /// tenth or more.
+    fn walk_ahead(&self, r: &mut FileReader, limit: u64) -> io::Result<()> {
+        loop {
+            let k = {
                 let mut g = self.lock();
                 if g.stop {
                     return Err(io::Error::other("analysis thread stopped"));
                 }
-                if g.last.is_some_and(|l| k > l) {
+                let k = g.unclaimed;
+                if k >= limit.min(self.stretches()) || g.last.is_some_and(|l| k > l) {
                     return Ok(());
                 }
+                g.unclaimed += 1;
                 g.slots.insert(k, Slot::Walking);
-            }
+                k
+            };
             let start = if k == 0 {
                 Some(self.first)
             } else {
@@ -230,9 +239,7 @@ impl Shared<'_> {
             let w = self.walk(r, k, start);
             self.lock().slots.insert(k, Slot::Walked(Box::new(w)));
             self.cv.notify_all();
-            *next += self.n as u64;
         }
-        Ok(())
     }
 
     /// Shard `me`'s batch of stretch `k` and its base, once the stretch is
@@ -366,11 +373,10 @@ fn worker(
         return;
     };
     r.limit(shared.len);
-    let mut next_walk = me as u64;
     let mut k = 0u64;
     loop {
         if shared
-            .walk_ahead(&mut r, &mut next_walk, k + LOOKAHEAD * shared.n as u64)
+            .walk_ahead(&mut r, k + LOOKAHEAD * shared.n as u64)
             .is_err()
         {
             return;
@@ -489,11 +495,10 @@ pub(super) fn analyze<W: Write>(
             Ok(())
         };
         let mut ticker = ProgressTicker::new(cfg.progress.as_ref(), 0, path);
-        let mut next_walk = 0u64;
         let mut k = 0u64;
         let mut in_flight = 0usize;
         loop {
-            shared.walk_ahead(&mut r, &mut next_walk, k + LOOKAHEAD * n as u64)?;
+            shared.walk_ahead(&mut r, k + LOOKAHEAD * n as u64)?;
             let Some((batch, base)) = shared.take(&mut r, k, 0)? else {
                 break;
             };
