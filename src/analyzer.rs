@@ -20,7 +20,7 @@ pub struct Config {
     pub filter: report::ReportFilter,
     /// Threads for [`analyze_files`] (`--threads`), the calling one
     /// included; 1 runs everything on the calling thread. The output is
-    /// the same whatever the count (see `parallel.rs`).
+    /// the same whatever the count (see `parallel/mod.rs`).
     pub threads: usize,
     /// Called as files are read (`--progress` bars in the CLI); never by
     /// the engine itself.
@@ -244,7 +244,7 @@ impl Analyzer {
         }
     }
 
-    /// Before a frame of a `--threads` worker's shard (see `parallel.rs`):
+    /// Before a frame of a `--threads` worker's shard (see `parallel/mod.rs`):
     /// it is global frame number `event`, and `now` is the latest timestamp
     /// of all the frames before it, so lingering connections expire exactly
     /// when they would have in a single analyzer.
@@ -271,7 +271,7 @@ impl Analyzer {
     }
 
     /// The next connection that ended, as a record not yet given to the
-    /// aggregator, with when it ended (see `parallel.rs`).
+    /// aggregator, with when it ended (see `parallel/mod.rs`).
     /// Its HTTP limits hit are counted here, for both paths.
     pub(crate) fn next_unaggregated(&mut self) -> Option<(ConnectionRecord, FinishOrder)> {
         let limits = &mut self.http_limits;
