@@ -336,7 +336,7 @@ fn large_frames_are_identical_across_thread_counts() {
 
 #[test]
 fn a_large_capture_read_in_stretches_is_identical_across_thread_counts() {
-    // Over 8 MiB of large frames in one pcap file: with two threads or
+    // Over 8 MiB (four stretches) of large frames in one pcap file: with two threads or
     // more each thread walks its own stretches of it (`parallel/split.rs`).
     let path = large_frames_capture_of("stretches", 160);
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
