@@ -578,6 +578,53 @@ struct Merge<W: Write> {
 }
 
 impl<W: Write> Merge<W> {
+    fn new(n: usize, filter: &report::ReportFilter, writer: report::ReportWriter<W>) -> Self {
+        Merge {
+            ids: vec![HashMap::new(); n],
+            next_id: 1,
+            aggregator: report::Aggregator::with_filter(filter.clone()),
+            writer,
+            scratch: Vec::new(),
+            spent: Vec::new(),
+            recycled: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    /// The calling thread's message for its next round: its last one,
+    /// consumed, or a new one.
+    fn local_part(&mut self) -> FromWorker {
+        self.recycled
+            .first_mut()
+            .and_then(Option::take)
+            .map(|p| *p)
+            .unwrap_or_default()
+    }
+
+    /// The end of the capture, once every round is merged: the calling
+    /// thread's shard (its table already ended) and the workers' remaining
+    /// records, merged ([`Merge::end`]); their capture parts.
+    fn end_shards(
+        &mut self,
+        local: Shard,
+        from: &[mpsc::Receiver<FromWorker>],
+    ) -> io::Result<Vec<CaptureInfo>> {
+        let mut sources = vec![Source::Local(Some(Box::new(local)))];
+        sources.extend(from.iter().map(Source::Worker));
+        self.end(&mut sources)
+    }
+
+    /// Writes the capture (the shards' parts summed, with `files`), the
+    /// servers and the summary.
+    fn finish(self, captures: Vec<CaptureInfo>, files: Vec<report::FileInfo>) -> io::Result<()> {
+        let mut capture = CaptureInfo::default();
+        for c in captures {
+            sum_capture(&mut capture, c);
+        }
+        capture.files = files;
+        let (servers, summary) = self.aggregator.finish();
+        self.writer.finish(capture, servers, summary).map(drop)
+    }
+
     /// Folds one batch's results (one per worker, in worker order).
     fn batch(&mut self, parts: Vec<FromWorker>) -> io::Result<()> {
         let mut starts: Vec<(u64, usize, u64)> = Vec::new();
@@ -747,6 +794,22 @@ impl<W: Write> Merge<W> {
     }
 }
 
+/// A round's messages, in shard order: the calling thread's `local` and
+/// one from each worker.
+fn recv_round(
+    local: Option<FromWorker>,
+    from: &[mpsc::Receiver<FromWorker>],
+) -> io::Result<Vec<FromWorker>> {
+    let mut parts = vec![local.unwrap_or_default()];
+    for r in from {
+        parts.push(
+            r.recv()
+                .map_err(|_| io::Error::other("analysis worker stopped"))?,
+        );
+    }
+    Ok(parts)
+}
+
 fn sum_capture(into: &mut CaptureInfo, c: CaptureInfo) {
     into.packets += c.packets;
     into.bytes += c.bytes;
@@ -794,15 +857,7 @@ pub(crate) fn analyze_files<W: Write>(
         None => &mut pass,
     };
     let ndjson = writer.ndjson_detail();
-    let mut merge = Merge {
-        ids: vec![HashMap::new(); n],
-        next_id: 1,
-        aggregator: report::Aggregator::with_filter(cfg.filter.clone()),
-        writer,
-        scratch: Vec::new(),
-        spent: Vec::new(),
-        recycled: (0..n).map(|_| None).collect(),
-    };
+    let mut merge = Merge::new(n, &cfg.filter, writer);
     let mut outcome = RunOutcome::default();
     let mut files = Vec::new();
     let mut captures: Vec<CaptureInfo> = Vec::new();
@@ -825,18 +880,6 @@ pub(crate) fn analyze_files<W: Write>(
         let mut local = Shard::new(cfg.clone(), ndjson);
         // Its results of the rounds in flight, oldest first.
         let mut local_parts: std::collections::VecDeque<FromWorker> = Default::default();
-        let recv_all = |local: Option<FromWorker>,
-                        from: &[mpsc::Receiver<FromWorker>]|
-         -> io::Result<Vec<FromWorker>> {
-            let mut parts = vec![local.unwrap_or_default()];
-            for r in from {
-                parts.push(
-                    r.recv()
-                        .map_err(|_| io::Error::other("analysis worker stopped"))?,
-                );
-            }
-            Ok(parts)
-        };
         let mut in_flight = 0usize;
         let mut events = 0u64;
         let mut now = Timestamp::MIN;
@@ -891,19 +934,14 @@ pub(crate) fn analyze_files<W: Write>(
                     .map_err(|_| io::Error::other("analysis worker stopped"))?;
             }
             if let Some(b) = batches.first_mut() {
-                let mut part = merge
-                    .recycled
-                    .first_mut()
-                    .and_then(Option::take)
-                    .map(|p| *p)
-                    .unwrap_or_default();
+                let mut part = merge.local_part();
                 local.round(b, &mut part, (0, Timestamp::MIN));
                 b.clear();
                 local_parts.push_back(part);
             }
             in_flight += 1;
             if in_flight > PIPELINE_DEPTH {
-                merge.batch(recv_all(local_parts.pop_front(), &from)?)?;
+                merge.batch(recv_round(local_parts.pop_front(), &from)?)?;
                 in_flight -= 1;
             }
             Ok(())
@@ -956,22 +994,14 @@ pub(crate) fn analyze_files<W: Write>(
                 .map_err(|_| io::Error::other("analysis worker stopped"))?;
         }
         while in_flight > 0 {
-            merge.batch(recv_all(local_parts.pop_front(), &from)?)?;
+            merge.batch(recv_round(local_parts.pop_front(), &from)?)?;
             in_flight -= 1;
         }
         local.end(now, events);
-        let mut sources = vec![Source::Local(Some(Box::new(local)))];
-        sources.extend(from.iter().map(Source::Worker));
-        captures = merge.end(&mut sources)?;
+        captures = merge.end_shards(local, &from)?;
         Ok(())
     })?;
-    let mut capture = CaptureInfo::default();
-    for c in captures {
-        sum_capture(&mut capture, c);
-    }
-    capture.files = files;
-    let (servers, summary) = merge.aggregator.finish();
-    merge.writer.finish(capture, servers, summary)?;
+    merge.finish(captures, files)?;
     Ok(outcome)
 }
 

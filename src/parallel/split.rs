@@ -29,15 +29,14 @@
 //! is dropped once every shard has analysed its part.
 
 use super::{
-    send_end, shard_limit, shard_of, sum_capture, Batch, FromWorker, Merge, Shard, Source,
-    PIPELINE_DEPTH,
+    recv_round, send_end, shard_limit, shard_of, Batch, FromWorker, Merge, Shard, PIPELINE_DEPTH,
 };
 use crate::analyzer::{Config, ProgressTicker, RunOutcome};
 use crate::capture::{self, CaptureError, FileReader};
 use crate::decode;
 use crate::report::{self, CaptureInfo, ExchangeDetail};
 use crate::time::Timestamp;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
 
@@ -438,10 +437,7 @@ pub(super) fn analyze<W: Write>(
             // Checked by `fits` a moment ago: only a file removed since.
             info.error = Some(e.to_string());
             outcome.problems.push(e);
-            let mut capture = CaptureInfo::default();
-            capture.files.push(info);
-            let (servers, summary) = report::Aggregator::with_filter(cfg.filter.clone()).finish();
-            writer.finish(capture, servers, summary)?;
+            Merge::new(n, &cfg.filter, writer).finish(Vec::new(), vec![info])?;
             return Ok((outcome, Stats::default()));
         }
     };
@@ -459,15 +455,7 @@ pub(super) fn analyze<W: Write>(
         cv: Condvar::new(),
         pool: Mutex::new(Vec::new()),
     };
-    let mut merge = Merge {
-        ids: vec![HashMap::new(); n],
-        next_id: 1,
-        aggregator: report::Aggregator::with_filter(cfg.filter.clone()),
-        writer,
-        scratch: Vec::new(),
-        spent: Vec::new(),
-        recycled: (0..n).map(|_| None).collect(),
-    };
+    let mut merge = Merge::new(n, &cfg.filter, writer);
     let mut captures: Vec<CaptureInfo> = Vec::new();
     std::thread::scope(|s| -> io::Result<()> {
         let mut stop = StopOnDrop {
@@ -494,14 +482,7 @@ pub(super) fn analyze<W: Write>(
         let fold = |merge: &mut Merge<W>,
                     local_parts: &mut std::collections::VecDeque<FromWorker>|
          -> io::Result<()> {
-            let mut parts = vec![local_parts.pop_front().unwrap_or_default()];
-            for r in &from {
-                parts.push(
-                    r.recv()
-                        .map_err(|_| io::Error::other("analysis worker stopped"))?,
-                );
-            }
-            merge.batch(parts)?;
+            merge.batch(recv_round(local_parts.pop_front(), &from)?)?;
             for (w, b) in back.iter().enumerate() {
                 if let Some(m) = merge.recycled.get_mut(w + 1).and_then(Option::take) {
                     // A worker that has stopped needs none.
@@ -518,12 +499,7 @@ pub(super) fn analyze<W: Write>(
             let Some((batch, base)) = shared.take(&mut r, k, 0)? else {
                 break;
             };
-            let mut part = merge
-                .recycled
-                .first_mut()
-                .and_then(Option::take)
-                .map(|p| *p)
-                .unwrap_or_default();
+            let mut part = merge.local_part();
             local.round(&batch, &mut part, base);
             shared.recycle(batch);
             local_parts.push_back(part);
@@ -551,18 +527,10 @@ pub(super) fn analyze<W: Write>(
             outcome.problems.push(e);
         }
         local.end(latest, events);
-        let mut sources = vec![Source::Local(Some(Box::new(local)))];
-        sources.extend(from.iter().map(Source::Worker));
-        captures = merge.end(&mut sources)?;
+        captures = merge.end_shards(local, &from)?;
         Ok(())
     })?;
-    let mut capture = CaptureInfo::default();
-    for c in captures {
-        sum_capture(&mut capture, c);
-    }
-    capture.files = vec![info];
-    let (servers, summary) = merge.aggregator.finish();
-    merge.writer.finish(capture, servers, summary)?;
+    merge.finish(captures, vec![info])?;
     let stats = Stats {
         rewalks: shared.lock().rewalks,
     };
