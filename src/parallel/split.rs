@@ -556,17 +556,33 @@ mod tests {
         } else {
             (server, client, 80, 40_000 + c)
         };
-        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0];
-        f.extend_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
-        f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]);
-        f.extend_from_slice(&src);
-        f.extend_from_slice(&dst);
-        f.extend_from_slice(&sport.to_be_bytes());
-        f.extend_from_slice(&dport.to_be_bytes());
-        f.extend_from_slice(&seq.to_be_bytes());
-        f.extend_from_slice(&ack.to_be_bytes());
-        f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-        f.extend_from_slice(payload);
+        let mut b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src, dst, 64)
+            .tcp(sport, dport, seq, 65_535);
+        if flags & SYN != 0 {
+            b = b.syn();
+        }
+        if flags & FIN != 0 {
+            b = b.fin();
+        }
+        if flags & PSH != 0 {
+            b = b.psh();
+        }
+        if flags & ACK != 0 {
+            b = b.ack(ack);
+        }
+        let mut f = Vec::with_capacity(b.size(payload.len()));
+        b.write(&mut f, payload).expect("writing to a Vec");
+        f
+    }
+
+    /// A UDP datagram, not part of any connection.
+    fn udp() -> Vec<u8> {
+        let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([10, 0, 0, 1], [192, 0, 2, 10], 64)
+            .udp(5000, 5000);
+        let mut f = Vec::with_capacity(b.size(0));
+        b.write(&mut f, &[]).expect("writing to a Vec");
         f
     }
 
@@ -663,10 +679,7 @@ mod tests {
             if jump && group >= conns / 2 {
                 // Each jump a second past the one before.
                 let ahead = u64::from(group - conns / 2) / u64::from(open) + 1;
-                let mut udp = frame(0, true, 0, 0, 0, b"");
-                udp.truncate(34);
-                udp[23] = 17;
-                udp.extend_from_slice(&[0x13, 0x88, 0x13, 0x88, 0, 8, 0, 0]);
+                let udp = udp();
                 record(&mut b, us.get() + ahead * 1_000_000, udp.len());
                 b.extend_from_slice(&udp);
             }
