@@ -206,7 +206,8 @@ impl FileReader {
     /// The first offset in `from..from + search` where records seem to
     /// start (`Pcap::find_record`): a guess, to be checked by reading up
     /// to it from a known record. `None` for a reader that cannot seek, or
-    /// when nothing there looks like a record.
+    /// when nothing there looks like a record. Leaves the reader anywhere:
+    /// [`FileReader::seek`] before reading on.
     pub fn resync(&mut self, from: u64, search: usize) -> Option<u64> {
         let Parser::Pcap(p) = &self.parser else {
             return None;
