@@ -415,6 +415,14 @@ fn worker(
     let (events, latest) = shared.totals();
     shard.end(latest, events);
     send_end(shard, &tx);
+    drop(tx);
+    // The merge sends this thread's messages back until it has merged the
+    // last of them: freed here, in parallel with the rest of the merge,
+    // not on the merge's thread once the channel is gone (their buffers
+    // hold megabytes of lines: 2 ms of a 0.14 s `keepalive` run).
+    while let Ok(m) = back.recv() {
+        drop(m);
+    }
 }
 
 /// [`super::analyze_files`] for a file that [`fits`].
