@@ -232,6 +232,10 @@ struct Done {
     /// NDJSON: where the line the worker serialized lies in
     /// `FromWorker::lines`, and where in it the id goes.
     line: Option<(std::ops::Range<usize>, usize)>,
+    /// A digested record that [`report::Aggregator::refine`] may change:
+    /// where its close reason lies in its line, for the merge to splice
+    /// the refined one in.
+    refinable: Option<usize>,
 }
 
 #[derive(Default)]
@@ -404,7 +408,21 @@ impl Shard {
             let at = report::connection_line(json, &rec, detail, &mut out.lines).ok()?;
             Some((start..out.lines.len(), at))
         });
-        let digest = (line.is_some() && !report::Aggregator::may_refine(&rec))
+        // A record `refine` may change (its reason, to `max_requests`) is
+        // digested too when its line says where the reason is: the merge
+        // refines the digest and splices the line, and the record (on
+        // keep-alive traffic, half of them, a hundred exchanges each) need
+        // not cross to it to be serialized again there.
+        let refinable = match &line {
+            Some((r, _)) if report::Aggregator::may_refine(&rec) => {
+                report::refinable_at(json, &out.lines, r.start)
+            }
+            _ => None,
+        };
+        let digest = (line.is_some()
+            && (refinable.is_some()
+                || !report::Aggregator::may_refine(&rec)
+                || rec.close.reason == report::CloseReason::MaxRequests))
             .then(|| out.digests.push(&rec, &self.filter));
         out.done.push(Done {
             order,
@@ -412,6 +430,7 @@ impl Shard {
             rec: digest.is_none().then(|| Box::new(rec)),
             digest,
             line,
+            refinable,
         });
     }
 
@@ -658,26 +677,32 @@ impl<W: Write> Merge<W> {
             .iter_mut()
             .map(|p| std::mem::take(&mut p.lines))
             .collect();
-        let mut kept: Vec<(&[u8], usize, u64)> = Vec::new();
+        let mut kept: Vec<report::RawLine<'_>> = Vec::new();
         for (_, _, w, i) in scratch.drain(..) {
             let (Some(p), Some(l)) = (parts.get_mut(w), lines.get(w)) else {
                 continue;
             };
-            let Some(d) = p.done.get_mut(i) else {
+            let FromWorker { done, digests, .. } = p;
+            let Some(d) = done.get_mut(i) else {
                 continue;
             };
             match (d.digest, d.line.clone()) {
                 (Some(di), Some((r, at))) => {
-                    if let (true, Some(line)) =
-                        (self.aggregator.add_digest(&p.digests, di), l.get(r))
+                    let refined_at = self.refine(d, digests, di);
+                    if let (true, Some(line)) = (self.aggregator.add_digest(digests, di), l.get(r))
                     {
-                        kept.push((line, at, d.id));
+                        kept.push(report::RawLine {
+                            line,
+                            id_at: at,
+                            id: d.id,
+                            refined_at,
+                        });
                     }
                 }
                 _ => {
                     self.writer.connection_lines_raw(&kept)?;
                     kept.clear();
-                    self.emit(d, l, &p.digests)?;
+                    self.emit(d, l, digests)?;
                 }
             }
         }
@@ -693,6 +718,14 @@ impl<W: Write> Merge<W> {
             }
         }
         Ok(())
+    }
+
+    /// [`report::Aggregator::refine`] of digested record `i` (done `d`),
+    /// in merged order like the rest of the aggregator: where its line's
+    /// reason is to be replaced, when it was refined.
+    fn refine(&self, d: &Done, digests: &mut report::Digests, i: usize) -> Option<usize> {
+        d.refinable
+            .filter(|_| self.aggregator.refine_digest(digests, i))
     }
 
     /// The global id put in, and the record's place in the merged order.
@@ -755,18 +788,29 @@ impl<W: Write> Merge<W> {
                 return Ok(captures);
             };
             if let Some((_, _, mut d)) = heads[w].pop_front() {
-                self.emit(&mut d, &lines[w], &digests[w])?;
+                self.emit(&mut d, &lines[w], &mut digests[w])?;
             }
         }
     }
 
     /// Folds in one record and writes it; `lines` holds its NDJSON line,
     /// `digests` its digest when the worker dropped it.
-    fn emit(&mut self, d: &mut Done, lines: &[u8], digests: &report::Digests) -> io::Result<()> {
+    fn emit(
+        &mut self,
+        d: &mut Done,
+        lines: &[u8],
+        digests: &mut report::Digests,
+    ) -> io::Result<()> {
         if let Some(i) = d.digest {
+            let refined_at = self.refine(d, digests, i);
             let line = d.line.clone().and_then(|(r, at)| Some((lines.get(r)?, at)));
-            if let (true, Some((line, at))) = (self.aggregator.add_digest(digests, i), line) {
-                self.writer.connection_lines_raw(&[(line, at, d.id)])?;
+            if let (true, Some((line, id_at))) = (self.aggregator.add_digest(digests, i), line) {
+                self.writer.connection_lines_raw(&[report::RawLine {
+                    line,
+                    id_at,
+                    id: d.id,
+                    refined_at,
+                }])?;
             }
             return Ok(());
         }
@@ -783,7 +827,12 @@ impl<W: Write> Merge<W> {
         }
         if self.aggregator.add(rec) {
             match d.line.clone().and_then(|(r, at)| Some((lines.get(r)?, at))) {
-                Some((line, at)) => self.writer.connection_lines_raw(&[(line, at, rec.id)])?,
+                Some((line, id_at)) => self.writer.connection_lines_raw(&[report::RawLine {
+                    line,
+                    id_at,
+                    id: rec.id,
+                    refined_at: None,
+                }])?,
                 None => {
                     if let Some(rec) = d.rec.take() {
                         self.writer.connection(*rec)?;

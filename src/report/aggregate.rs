@@ -854,17 +854,30 @@ impl Aggregator {
     /// as connections end, so nothing is revised afterwards. Call before
     /// [`Aggregator::add`].
     pub fn refine(&self, rec: &mut ConnectionRecord) {
-        if let Some(n) = server_close_count(rec) {
-            let seen = self
-                .close_counts
-                .get(&rec.server)
-                .and_then(|m| m.get(&n))
-                .copied()
-                .unwrap_or(0);
-            if seen > 0 {
-                rec.close.reason = CloseReason::MaxRequests;
-            }
+        if self.recurring_close_count(&rec.server, server_close_count(rec)) {
+            rec.close.reason = CloseReason::MaxRequests;
         }
+    }
+
+    /// [`Aggregator::refine`] of a digested record, before
+    /// [`Aggregator::add_digest`]: whether it changed the reason.
+    pub(crate) fn refine_digest(&self, all: &mut Digests, i: usize) -> bool {
+        let Some(head) = all.heads.get_mut(i) else {
+            return false;
+        };
+        let refined = self.recurring_close_count(&head.server, head.server_close_count)
+            && head.close.reason != CloseReason::MaxRequests;
+        if refined {
+            head.close.reason = CloseReason::MaxRequests;
+        }
+        refined
+    }
+
+    /// Whether an earlier connection to `server` ended after the server's
+    /// own close after `n` exchanges too.
+    fn recurring_close_count(&self, server: &EndpointRecord, n: Option<u64>) -> bool {
+        n.and_then(|n| self.close_counts.get(server)?.get(&n).copied())
+            .is_some_and(|seen| seen > 0)
     }
 
     /// Whether [`Aggregator::refine`] may change `rec`.

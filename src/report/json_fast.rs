@@ -145,11 +145,27 @@ pub(crate) const ID_PLACEHOLDER: &[u8] = b"18446744073709551615";
 #[derive(Debug, Default)]
 pub(crate) struct ConnectionJson {
     ts: Rfc3339Writer,
+    /// Where the last close reason written starts in its buffer (its
+    /// opening quote).
+    reason_at: usize,
 }
+
+/// A close reason as written, quotes included, that
+/// [`crate::report::Aggregator::refine`] may turn into
+/// [`REFINED_REASON`]; the `--threads` merge splices that into a line
+/// serialized before it knew.
+pub(crate) const REFINABLE_REASON: &[u8] = b"\"connection_close_requested\"";
+pub(crate) const REFINED_REASON: &[u8] = b"\"max_requests\"";
 
 impl ConnectionJson {
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    /// Where the close reason of the last line written starts in its
+    /// buffer.
+    pub(crate) fn reason_at(&self) -> usize {
+        self.reason_at
     }
 
     /// Appends the NDJSON line of `rec` (no newline) to `out`, as
@@ -341,6 +357,7 @@ impl ConnectionJson {
         name_field!(out, ",\"by\":", close_by_name(*by));
         name_field!(out, ",\"time_wait\":", time_wait.as_str());
         opt_ts_field!(self, out, ",\"at\":", *at);
+        self.reason_at = out.len() + ",\"reason\":".len();
         name_field!(out, ",\"reason\":", reason.as_str());
         name_field!(out, ",\"requested_by\":", requested_by.as_str());
         opt_f64_field!(out, ",\"idle_before_ms\":", *idle_before_ms);

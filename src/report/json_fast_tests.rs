@@ -359,6 +359,48 @@ fn a_record_with_every_field_set() {
     }
 }
 
+#[test]
+fn a_refined_reason_spliced_into_the_line_equals_the_refined_record_line() {
+    // What the `--threads` merge does with a digested record that
+    // `Aggregator::refine` turned into `max_requests`: the worker's line,
+    // written before the refinement, with the reason replaced as it goes
+    // out, must be the line of the refined record.
+    let mut rec = full_record();
+    rec.close.reason = CloseReason::ConnectionCloseRequested;
+    let mut json = ConnectionJson::new();
+    let mut buf = b"an earlier line\n".to_vec();
+    let start = buf.len();
+    let id_at = connection_line(&mut json, &rec, ExchangeDetail::All, &mut buf).unwrap();
+    let at = crate::report::refinable_at(&json, &buf, start).expect("the reason's position");
+    let write = |refined_at| {
+        let mut w = ReportWriter::new(Vec::new(), Format::Ndjson, WriterOptions::default());
+        w.connection_lines_raw(&[crate::report::RawLine {
+            line: &buf[start..],
+            id_at,
+            id: rec.id,
+            refined_at,
+        }])
+        .unwrap();
+        w.flush().unwrap();
+        std::mem::take(w.get_mut())
+    };
+    let mut refined = rec.clone();
+    refined.close.reason = CloseReason::MaxRequests;
+    let mut want = ReportWriter::new(Vec::new(), Format::Ndjson, WriterOptions::default());
+    want.connection(refined).unwrap();
+    want.flush().unwrap();
+    assert_eq!(write(Some(at)), *want.get_mut());
+    let mut unrefined = ReportWriter::new(Vec::new(), Format::Ndjson, WriterOptions::default());
+    unrefined.connection(rec.clone()).unwrap();
+    unrefined.flush().unwrap();
+    assert_eq!(write(None), *unrefined.get_mut());
+    // Any other reason is not refinable.
+    rec.close.reason = CloseReason::MaxRequests;
+    let start = buf.len();
+    connection_line(&mut json, &rec, ExchangeDetail::All, &mut buf).unwrap();
+    assert_eq!(crate::report::refinable_at(&json, &buf, start), None);
+}
+
 /// SplitMix64: a record per seed, reproducible from the seed alone.
 struct Rng(u64);
 

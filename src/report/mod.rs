@@ -33,5 +33,5 @@ pub use community_id::{community_id_tcp, community_id_v1};
 pub use filter::{HostPort, ReportFilter};
 pub(crate) use json_fast::ConnectionJson;
 pub use model::*;
-pub(crate) use writer::connection_line;
+pub(crate) use writer::{connection_line, refinable_at, RawLine};
 pub use writer::{ExchangeDetail, Format, ReportWriter, WriterOptions};

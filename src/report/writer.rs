@@ -15,7 +15,7 @@
 //! (`json_fast.rs`), byte for byte what serde writes for them; every other
 //! line and the JSON document go through serde.
 
-use super::json_fast::{put_u64, ConnectionJson, ID_PLACEHOLDER};
+use super::json_fast::{put_u64, ConnectionJson, ID_PLACEHOLDER, REFINABLE_REASON, REFINED_REASON};
 use super::model::*;
 use super::text::write_text;
 use serde::Serialize;
@@ -194,30 +194,42 @@ impl<W: Write> ReportWriter<W> {
         (self.format == Format::Ndjson).then_some(self.opts.exchanges)
     }
 
-    /// Writes connection lines made by [`connection_line`], `(line, id_at,
-    /// id)`, in order, each with `id` in place of the placeholder at
-    /// `id_at`, without copying them: what is pending goes out first, then
-    /// the lines in vectored writes (head, id, tail each). The `--threads`
-    /// merge writes each round's lines from the workers' buffers so.
-    pub(crate) fn connection_lines_raw(&mut self, lines: &[(&[u8], usize, u64)]) -> io::Result<()> {
+    /// Writes connection lines made by [`connection_line`], in order, each
+    /// with its id in place of the placeholder and, when refined, its
+    /// close reason replaced, without copying them: what is pending goes
+    /// out first, then the lines in vectored writes (head, id, tail each,
+    /// the tail cut around the reason). The `--threads` merge writes each
+    /// round's lines from the workers' buffers so.
+    pub(crate) fn connection_lines_raw(&mut self, lines: &[RawLine<'_>]) -> io::Result<()> {
         if lines.is_empty() {
             return Ok(());
         }
         self.header()?;
         self.id_buf.clear();
         self.id_ends.clear();
-        for &(_, _, id) in lines {
-            put_u64(&mut self.id_buf, id);
+        for l in lines {
+            put_u64(&mut self.id_buf, l.id);
             self.id_ends.push(self.id_buf.len());
         }
         let mut slices = Vec::with_capacity(3 * lines.len());
         let mut from = 0;
-        for (&(line, at, _), &to) in lines.iter().zip(&self.id_ends) {
-            let (head, tail) = line.split_at(at.min(line.len()));
+        for (l, &to) in lines.iter().zip(&self.id_ends) {
+            let (head, tail) = l.line.split_at(l.id_at.min(l.line.len()));
+            let tail_at = l.id_at.saturating_add(ID_PLACEHOLDER.len());
             let tail = tail.get(ID_PLACEHOLDER.len()..).unwrap_or_default();
             slices.push(IoSlice::new(head));
             slices.push(IoSlice::new(self.id_buf.get(from..to).unwrap_or_default()));
-            slices.push(IoSlice::new(tail));
+            match l.refined_at.and_then(|r| r.checked_sub(tail_at)) {
+                Some(r) => {
+                    let (mid, rest) = tail.split_at(r.min(tail.len()));
+                    slices.push(IoSlice::new(mid));
+                    slices.push(IoSlice::new(REFINED_REASON));
+                    slices.push(IoSlice::new(
+                        rest.get(REFINABLE_REASON.len()..).unwrap_or_default(),
+                    ));
+                }
+                None => slices.push(IoSlice::new(tail)),
+            }
             from = to;
         }
         let r = self.out.write_all(&self.pending);
@@ -359,6 +371,29 @@ pub(crate) fn connection_line(
     Ok(at - start)
 }
 
+/// A connection line for [`ReportWriter::connection_lines_raw`].
+#[derive(Clone, Copy)]
+pub(crate) struct RawLine<'a> {
+    /// Made by [`connection_line`].
+    pub line: &'a [u8],
+    /// Where the id placeholder starts in it.
+    pub id_at: usize,
+    pub id: u64,
+    /// Where its close reason starts, [`REFINABLE_REASON`], when
+    /// [`super::Aggregator::refine`] turned that into [`REFINED_REASON`].
+    pub refined_at: Option<usize>,
+}
+
+/// Where the line that [`connection_line`] just wrote with `json` from
+/// `start` of `buf` holds a close reason that
+/// [`super::Aggregator::refine`] may change, from the line's start.
+pub(crate) fn refinable_at(json: &ConnectionJson, buf: &[u8], start: usize) -> Option<usize> {
+    let at = json.reason_at();
+    buf.get(at..)?
+        .starts_with(REFINABLE_REASON)
+        .then_some(at.checked_sub(start)?)
+}
+
 /// The serde path that [`connection_line`] replaced, kept as the reference
 /// the equivalence tests compare the hand-written lines against.
 #[cfg(test)]
@@ -473,10 +508,15 @@ mod tests {
         assert!(text.contains("\"id\":42}\n"), "{text}");
         assert!(text.starts_with("{\"type\":\"header\""), "{text}");
         let mut w = writer();
-        let v: Vec<(&[u8], usize, u64)> = lines
+        let v: Vec<RawLine<'_>> = lines
             .iter()
             .zip(ids)
-            .map(|((l, at), id)| (&l[..], *at, id))
+            .map(|((l, at), id)| RawLine {
+                line: &l[..],
+                id_at: *at,
+                id,
+                refined_at: None,
+            })
             .collect();
         w.connection_lines_raw(&v[..1]).unwrap();
         w.connection_lines_raw(&v[1..]).unwrap();
