@@ -223,7 +223,9 @@ struct Done {
     /// The worker's id, until the merge gives the global one.
     id: u64,
     /// The record, when the merge needs it whole: for a writer other than
-    /// NDJSON, or when [`report::Aggregator::refine`] may change it. Taken
+    /// NDJSON, or when [`report::Aggregator::refine`] may change it and
+    /// its line does not show where its reason is (see
+    /// [`Done::refinable`]). Taken
     /// by the merge only when it hands the record to the writer.
     rec: Option<Box<ConnectionRecord>>,
     /// Else the record's index in `FromWorker::digests`: the worker
