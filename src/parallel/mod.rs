@@ -415,16 +415,15 @@ impl Shard {
         // refines the digest and splices the line, and the record (on
         // keep-alive traffic, half of them, a hundred exchanges each) need
         // not cross to it to be serialized again there.
+        // (`refine` only ever sets `max_requests`: a record that has it
+        // already cannot change.)
+        let may_change = report::Aggregator::may_refine(&rec)
+            && rec.close.reason != report::CloseReason::MaxRequests;
         let refinable = match &line {
-            Some((r, _)) if report::Aggregator::may_refine(&rec) => {
-                report::refinable_at(json, &out.lines, r.start)
-            }
+            Some((r, _)) if may_change => report::refinable_at(json, &out.lines, r.start),
             _ => None,
         };
-        let digest = (line.is_some()
-            && (refinable.is_some()
-                || !report::Aggregator::may_refine(&rec)
-                || rec.close.reason == report::CloseReason::MaxRequests))
+        let digest = (line.is_some() && (!may_change || refinable.is_some()))
             .then(|| out.digests.push(&rec, &self.filter));
         out.done.push(Done {
             order,
