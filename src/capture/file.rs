@@ -183,6 +183,14 @@ impl FileReader {
         self.input.mapped_len()
     }
 
+    /// How many records past the next one the reader prefetches the headers
+    /// of, guessing they are as long as the last (2 unless set; at most 8).
+    /// For a walk that does little with each record; see
+    /// `parallel::split`.
+    pub fn set_strides_ahead(&mut self, n: usize) {
+        self.input.set_strides_ahead(n);
+    }
+
     /// Reads a mapped file only up to byte `len`: threads that opened one
     /// file at different moments read the same bytes of it even while it
     /// grows.

@@ -47,9 +47,13 @@ pub const SMALL_MAP_WINDOW_BYTES: usize = 1 << 20;
 pub const LARGE_MAP_WINDOW_BYTES: usize = 8 << 20;
 
 /// How many records of the same length past the next one
-/// [`Input::prefetch_next`] asks for (1 to 4 measured on `keepalive`: 2 and
-/// 3 alike, 1 and 4 slower).
+/// [`Input::prefetch_next`] asks for by default (1 to 4 measured on
+/// `keepalive`: 2 and 3 alike, 1 and 4 slower).
 const STRIDES_AHEAD: usize = 2;
+
+/// The most [`Input::set_strides_ahead`] accepts: past it the guesses
+/// (the same length again and again) are mostly wrong.
+const MAX_STRIDES_AHEAD: usize = 8;
 
 /// A read problem before the file's name is attached: the byte offset where
 /// it starts, and what it is.
@@ -119,6 +123,8 @@ pub(super) struct Input {
     pos: u64,
     /// The gzip decoder reported that the compressed stream ended early.
     cut_short: bool,
+    /// See [`Input::set_strides_ahead`].
+    strides_ahead: usize,
 }
 
 enum Src {
@@ -157,6 +163,7 @@ impl Input {
             }),
             pos: 0,
             cut_short: false,
+            strides_ahead: STRIDES_AHEAD,
         }
     }
 
@@ -173,6 +180,7 @@ impl Input {
             }),
             pos: 0,
             cut_short: false,
+            strides_ahead: STRIDES_AHEAD,
         }
     }
 
@@ -254,13 +262,23 @@ impl Input {
     #[inline]
     pub fn prefetch_next(&self, stride: usize) {
         let (w, at) = (self.window(), self.cursor());
-        for k in 0..=STRIDES_AHEAD {
+        for k in 0..=self.strides_ahead {
             let p = at.saturating_add(stride.saturating_mul(k));
             // A header and the link, IP and TCP headers behind it can
             // straddle two lines.
             super::mapped::prefetch(w, p);
             super::mapped::prefetch(w, p.saturating_add(64));
         }
+    }
+
+    /// How many records of the same length past the next one
+    /// [`Input::prefetch_next`] asks for (at most [`MAX_STRIDES_AHEAD`]).
+    /// A walk that does little with each record (the `--threads` walk of
+    /// a stretch) gains from guessing further ahead; a reader that analyses
+    /// each record as it goes loses from it: the guesses are lines it
+    /// reaches later anyway, and they push others out of the cache.
+    pub fn set_strides_ahead(&mut self, n: usize) {
+        self.strides_ahead = n.min(MAX_STRIDES_AHEAD);
     }
 
     /// The bytes the last `peek` looked into; see [`Input::cursor`].
