@@ -474,9 +474,16 @@ impl Shard {
             if after > before {
                 out.starts.push((m.event, after));
             }
-            while let Some((rec, order)) = self.an.next_unaggregated() {
-                self.push(out, rec, order);
+            if self.an.finished_waiting() >= crate::analyzer::DRAIN_BATCH {
+                self.take_finished(out);
             }
+        }
+        self.take_finished(out);
+    }
+
+    fn take_finished(&mut self, out: &mut FromWorker) {
+        while let Some((rec, order)) = self.an.next_unaggregated() {
+            self.push(out, rec, order);
         }
     }
 

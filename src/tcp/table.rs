@@ -488,6 +488,18 @@ impl<H: StreamHandler> FlowTable<H> {
     /// nothing makes) is skipped, so a drain never ends early, and not
     /// freed: it may be free already, and a slot on the free list twice
     /// would be given to two connections.
+    /// Finished connections waiting to be taken.
+    pub fn finished_len(&self) -> usize {
+        self.finished.len()
+    }
+
+    /// The handler of the finished connection `k` places down the queue
+    /// (0 is the one [`FlowTable::take_finished`] takes next).
+    pub fn peek_finished(&self, k: usize) -> Option<&H> {
+        let (i, _) = *self.finished.get(k)?;
+        self.slot(i).map(|c| &c.handler)
+    }
+
     fn next_finished(&mut self) -> Option<(u32, FinishOrder)> {
         loop {
             self.refill_finished();
