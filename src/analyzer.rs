@@ -447,9 +447,9 @@ impl<W: std::io::Write> Session<W> {
 
     /// Write records only once `n` connections have finished (and at the
     /// end), not after every frame that finishes one: the same records in
-    /// the same order, built a few at a time (file runs use eight: the exchanges of the next one are fetched while one is built). For
-    /// files; live capture keeps 1, so a record is written as its
-    /// connection ends.
+    /// the same order, built a few at a time, so the exchanges of the next
+    /// are fetched while one is built. File runs use 8; live capture keeps
+    /// 1, so a record is written as its connection ends.
     pub fn set_drain_batch(&mut self, n: usize) {
         self.drain_batch = n.max(1);
     }
