@@ -51,8 +51,9 @@ pub const LARGE_MAP_WINDOW_BYTES: usize = 8 << 20;
 /// `keepalive`: 2 and 3 alike, 1 and 4 slower).
 const STRIDES_AHEAD: usize = 2;
 
-/// The most [`Input::set_strides_ahead`] accepts: past it the guesses
-/// (the same length again and again) are mostly wrong.
+/// The most [`Input::set_strides_ahead`] accepts: each stride is two
+/// prefetches a record, and a walk of `keepalive`'s headers took longer
+/// with ten than with six (thirteenth session).
 const MAX_STRIDES_AHEAD: usize = 8;
 
 /// A read problem before the file's name is attached: the byte offset where
@@ -275,8 +276,8 @@ impl Input {
     /// [`Input::prefetch_next`] asks for (at most [`MAX_STRIDES_AHEAD`]).
     /// A walk that does little with each record (the `--threads` walk of
     /// a stretch) gains from guessing further ahead; a reader that analyses
-    /// each record as it goes loses from it: the guesses are lines it
-    /// reaches later anyway, and they push others out of the cache.
+    /// each record as it goes was measured slower with it (BENCHMARKS.md,
+    /// thirteenth session).
     pub fn set_strides_ahead(&mut self, n: usize) {
         self.strides_ahead = n.min(MAX_STRIDES_AHEAD);
     }

@@ -483,11 +483,6 @@ impl<H: StreamHandler> FlowTable<H> {
         r
     }
 
-    /// The slot and finish order of the next finished connection, taken
-    /// off the queue; its slot holds it. A queued slot that did not (which
-    /// nothing makes) is skipped, so a drain never ends early, and not
-    /// freed: it may be free already, and a slot on the free list twice
-    /// would be given to two connections.
     /// Finished connections waiting to be taken.
     pub fn finished_len(&self) -> usize {
         self.finished.len()
@@ -500,6 +495,11 @@ impl<H: StreamHandler> FlowTable<H> {
         self.slot(i).map(|c| &c.handler)
     }
 
+    /// The slot and finish order of the next finished connection, taken
+    /// off the queue; its slot holds it. A queued slot that did not (which
+    /// nothing makes) is skipped, so a drain never ends early, and not
+    /// freed: it may be free already, and a slot on the free list twice
+    /// would be given to two connections.
     fn next_finished(&mut self) -> Option<(u32, FinishOrder)> {
         loop {
             self.refill_finished();
